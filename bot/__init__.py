@@ -1,0 +1,1 @@
+"""The onboarding bot: a Slack app for onboarding enterprises onto Tencent Cloud Contact Center."""

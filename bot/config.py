@@ -1,0 +1,185 @@
+"""Configuration: environment variables only, read once into one `Settings` object.
+
+A missing or malformed value stops start-up with one line that names the variable and never
+shows a secret's value.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    SERVE = "serve"
+    SOCKET = "socket"
+    SHELL = "shell"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_SECRET_FIELDS = frozenset(
+    {
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "redis_url",
+        "ticket_webhook_secret",
+        "jira_api_token",
+    }
+)
+
+UserIds = Annotated[tuple[str, ...], NoDecode]
+
+
+def _split_ids(value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    else:
+        items = [str(v).strip() for v in value]
+    items = [v for v in items if v]
+    for item in items:
+        if not pattern.match(item):
+            raise ValueError(f"{item!r} is not a Slack {what} id")
+    return tuple(dict.fromkeys(items))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", hide_input_in_errors=True, frozen=True
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    redis_url: SecretStr | None = None
+    port: int = Field(default=3000, ge=1, le=65535)
+    onboarding_se_users: UserIds = ()
+    onboarding_manager_users: UserIds = ()
+    onboarding_ops_channel: str | None = None
+    log_format: str = Field(default="auto", pattern=r"^(auto|json|text)$")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Uploads bigger than this are refused without downloading the rest.
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
+    # about five minutes; an hour leaves room for a backlog replayed after an outage.
+    dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("must use https except on the loopback interface")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("onboarding_se_users", "onboarding_manager_users", mode="before")
+    @classmethod
+    def _users(cls, value: Any) -> tuple[str, ...]:
+        return _split_ids(value, _USER_ID, "user")
+
+    @field_validator("onboarding_ops_channel", mode="before")
+    @classmethod
+    def _channel(cls, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not _CHANNEL_ID.match(text):
+            raise ValueError(f"{text!r} is not a Slack channel id (like C0123456789)")
+        return text
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token (it starts with xoxb-)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (it starts with xapp-)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def slack_file_hosts(self) -> frozenset[str]:
+        """Hosts the bot may download customer files from: Slack's, or the fake's in tests."""
+        host = urlsplit(self.slack_api_url).hostname or ""
+        if host == "slack.com":
+            return frozenset({"files.slack.com", "slack.com"})
+        return frozenset({host})
+
+    def is_se(self, user_id: str) -> bool:
+        return user_id in self.onboarding_se_users
+
+    def is_manager(self, user_id: str) -> bool:
+        return user_id in self.onboarding_manager_users
+
+    def require_for(self, mode: Mode) -> None:
+        """Raise `ConfigError` naming the first variable `mode` needs but does not have."""
+        needed: list[tuple[str, object]] = []
+        if mode is Mode.SERVE:
+            needed = [
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            ]
+        elif mode is Mode.SOCKET:
+            needed = [
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_APP_TOKEN", self.slack_app_token),
+            ]
+        for name, value in needed:
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise ConfigError(f"{name} is not set; `python -m bot {mode.value}` needs it")
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first bad variable, without echoing a secret."""
+    err = exc.errors(include_input=False)[0]
+    field = str(err["loc"][0]) if err["loc"] else "configuration"
+    message = err["msg"].removeprefix("Value error, ")
+    if field in _SECRET_FIELDS:
+        message = message.split(" (got", 1)[0]
+    return f"{field.upper()}: {message}"
+
+
+def load_settings(mode: Mode, environ: dict[str, str] | None = None) -> Settings:
+    """Read and check the settings `mode` needs; raise `ConfigError` with one clear line."""
+    try:
+        if environ is None:
+            settings = Settings()
+        else:
+            settings = Settings(**{k.lower(): v for k, v in environ.items()})
+    except ValidationError as exc:
+        raise ConfigError(describe_error(exc)) from None
+    settings.require_for(mode)
+    return settings

@@ -1,0 +1,93 @@
+"""What a transition wants to happen outside the process, as data.
+
+The flow returns effects; the state layer writes them to the tenant's outbox in the same atomic
+write as the state change; the effect runner carries them out afterwards. Effects name *what*
+should happen (in domain terms and message keys), never *how* it looks in Slack.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.flows.model import DocKind, SipStage, Step
+
+
+class _Effect(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class UpdateChecklist(_Effect):
+    """Re-render the tenant's progress checklist message in place."""
+
+    kind: Literal["update_checklist"] = "update_checklist"
+
+
+class PostStepPrompt(_Effect):
+    """Post the prompt of the tenant's current step (what to do next, with its buttons)."""
+
+    kind: Literal["post_step_prompt"] = "post_step_prompt"
+    step: Step
+
+
+class NotifyCustomer(_Effect):
+    """Tell the customer something in the tenant's channel, in the tenant's language."""
+
+    kind: Literal["notify_customer"] = "notify_customer"
+    message: str  # content key
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class NotifyOps(_Effect):
+    """Tell the solution engineers something in the ops channel."""
+
+    kind: Literal["notify_ops"] = "notify_ops"
+    message: str  # content key
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class PostDocumentReview(_Effect):
+    """Post the review card for a document submission (one card per submission round)."""
+
+    kind: Literal["post_document_review"] = "post_document_review"
+    round: int
+
+
+class UpdateDocumentReview(_Effect):
+    """Re-render the review card after a verdict."""
+
+    kind: Literal["update_document_review"] = "update_document_review"
+    document: DocKind
+
+
+class PostScriptReview(_Effect):
+    kind: Literal["post_script_review"] = "post_script_review"
+    revision: int
+
+
+class OpenSipTicket(_Effect):
+    """Send the SIP-trunk ticket to the configured ticket backends."""
+
+    kind: Literal["open_sip_ticket"] = "open_sip_ticket"
+    ticket_id: str
+
+
+class SipStageChanged(_Effect):
+    kind: Literal["sip_stage_changed"] = "sip_stage_changed"
+    ticket_id: str
+    stage: SipStage
+
+
+Effect = Annotated[
+    UpdateChecklist
+    | PostStepPrompt
+    | NotifyCustomer
+    | NotifyOps
+    | PostDocumentReview
+    | UpdateDocumentReview
+    | PostScriptReview
+    | OpenSipTicket
+    | SipStageChanged,
+    Field(discriminator="kind"),
+]
