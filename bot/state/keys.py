@@ -8,7 +8,15 @@ share one Redis without touching each other's data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def _glob_escape(text: str) -> str:
+    # A prefix is data, not a pattern: `t-[1]` must not match `t-1`.
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,50 @@ class Keys:
         return f"{self.prefix}:{{{tenant_id}}}:audit"
 
     def outbox(self, tenant_id: str) -> str:
+        """Stream of effects written with a change and not yet carried out."""
         return f"{self.prefix}:{{{tenant_id}}}:outbox"
+
+    def outbox_attempts(self, tenant_id: str) -> str:
+        """Hash: effect id -> how many times carrying it out has failed."""
+        return f"{self.prefix}:{{{tenant_id}}}:outbox:attempts"
+
+    def outbox_errors(self, tenant_id: str) -> str:
+        """Hash: effect id -> the last error text, for the SE who looks into it."""
+        return f"{self.prefix}:{{{tenant_id}}}:outbox:errors"
+
+    def outbox_dead(self, tenant_id: str) -> str:
+        """Stream of effects given up on (too many failures, or unreadable), kept for people."""
+        return f"{self.prefix}:{{{tenant_id}}}:outbox:dead"
+
+    def effect_claim(self, tenant_id: str, effect_id: str) -> str:
+        """Held (SET NX PX) by the replica carrying out one effect right now."""
+        return f"{self.prefix}:{{{tenant_id}}}:claim:{effect_id}"
+
+    def tenant_keys(self, tenant_id: str) -> tuple[str, ...]:
+        """The tenant's keys whose names do not depend on data (for purge and cleanup)."""
+        return (
+            self.record(tenant_id),
+            self.audit(tenant_id),
+            self.outbox(tenant_id),
+            self.outbox_attempts(tenant_id),
+            self.outbox_errors(tenant_id),
+            self.outbox_dead(tenant_id),
+        )
+
+    def record_pattern(self) -> str:
+        """SCAN pattern matching every record key. Only for the index repair tool."""
+        return f"{_glob_escape(self.prefix)}:{{*}}:record"
+
+    def everything_pattern(self) -> str:
+        """SCAN pattern matching every key under this prefix (test cleanup, tooling)."""
+        return f"{_glob_escape(self.prefix)}:*"
+
+    def tenant_of_record_key(self, key: str) -> str | None:
+        """The tenant id in a record key, or None if `key` is not one of ours."""
+        head, tail = f"{self.prefix}:{{", "}:record"
+        if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+            return key[len(head) : -len(tail)]
+        return None
 
     # -- global -------------------------------------------------------------------------
     def tenants(self) -> str:
@@ -33,6 +84,10 @@ class Keys:
     def channel(self, channel_id: str) -> str:
         """Which tenant a Slack channel is bound to."""
         return f"{self.prefix}:channel:{channel_id}"
+
+    def channel_pattern(self) -> str:
+        """SCAN pattern matching every channel binding. Only for the index repair tool."""
+        return f"{_glob_escape(self.prefix)}:channel:*"
 
     def step_index(self, step: str) -> str:
         """Set of tenant ids currently at `step`."""

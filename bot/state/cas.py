@@ -1,0 +1,45 @@
+"""Small compare-and-set helpers shared by the store, the outbox and the lease (no Lua)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.state.wire import begin_multi, opt_bytes
+
+# Enough for a handful of replicas racing on one key; more means something is wrong.
+MAX_CAS_ATTEMPTS = 16
+
+
+async def backoff(attempt: int) -> None:
+    """Wait a little after losing a race, with jitter so racers do not retry in lockstep."""
+    # Not security-sensitive randomness.
+    await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
+
+
+async def delete_if_equal(redis: Redis, key: str, expected: bytes) -> bool:
+    """DEL `key` only if it still holds `expected`; False if it does not (or keeps changing)."""
+    for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                if opt_bytes(await pipe.get(key)) != expected:
+                    return False
+                begin_multi(pipe)
+                pipe.delete(key)
+                await pipe.execute()
+                return True
+            except WatchError:
+                await backoff(attempt)
+    return False
+
+
+def positive_ms(ttl: timedelta) -> int:
+    ms = int(ttl.total_seconds() * 1000)
+    if ms <= 0:
+        raise ValueError(f"ttl must be positive, got {ttl}")
+    return ms

@@ -1,0 +1,192 @@
+"""What the state layer stores per tenant, and how it is read back.
+
+A record is stored as one JSON document. Every model here forbids unknown fields: an older
+release that silently dropped fields a newer release wrote would lose data on its next write.
+So adding a field means bumping `SCHEMA_VERSION` and adding a migration; an older release then
+refuses the record with `UnknownSchemaVersion` instead of overwriting it.
+
+Never store document bytes, ID numbers or any content of an identity document here or in an
+audit entry's `detail`: only metadata (see `bot.flows.model.Document`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from bot.flows.model import Actor, Onboarding, Step
+from bot.i18n import DEFAULT_LANG, Lang
+from bot.state.errors import CorruptRecord, UnknownSchemaVersion
+
+SCHEMA_VERSION: Final = 1
+TENANT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,62}$"
+
+TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlackRefs(BaseModel):
+    """Timestamps of the messages the bot updates in place (Slack addresses a message by ts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checklist_ts: str | None = None
+    prompt_ts: str | None = None
+    # One review card per document submission round; the key is the round number.
+    review_card_ts: dict[int, str] = Field(default_factory=dict)
+    script_card_ts: str | None = None
+    ticket_card_ts: str | None = None
+
+
+class TenantRecord(BaseModel):
+    """One enterprise's onboarding, as stored. `version` is the compare-and-set counter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    tenant_id: TenantId
+    company: str = Field(min_length=1, max_length=200)
+    channel_id: str = Field(min_length=1, max_length=64)
+    team_id: str | None = None
+    lang: Lang = DEFAULT_LANG
+    # Set by the store: 1 on create, +1 on every write. What `apply` puts here is ignored.
+    version: int = Field(default=0, ge=0)
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    last_activity_at: AwareDatetime
+    created_by: str = Field(min_length=1)
+    se_user: str | None = None
+    slack: SlackRefs = Field(default_factory=SlackRefs)
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+
+    @property
+    def step(self) -> Step:
+        return self.onboarding.step
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        tenant_id: str,
+        company: str,
+        channel_id: str,
+        created_by: str,
+        lang: Lang = DEFAULT_LANG,
+        team_id: str | None = None,
+        now: datetime | None = None,
+    ) -> TenantRecord:
+        """A fresh record at the first step, ready for `TenantStore.create`."""
+        at = now or utcnow()
+        return cls(
+            tenant_id=tenant_id,
+            company=company,
+            channel_id=channel_id,
+            team_id=team_id,
+            lang=lang,
+            created_at=at,
+            updated_at=at,
+            last_activity_at=at,
+            created_by=created_by,
+        )
+
+
+class AuditEntry(BaseModel):
+    """One thing that happened to a tenant: who, what, when, and the step before and after."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actor: Actor
+    event: str = Field(min_length=1)
+    when: AwareDatetime = Field(default_factory=utcnow)
+    from_step: Step | None = None
+    to_step: Step | None = None
+    detail: dict[str, str] = Field(default_factory=dict)
+    # The record version this entry was committed with; stamped by the store.
+    version: int | None = None
+
+
+# -- schema migrations ---------------------------------------------------------------------
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+# MIGRATIONS[n] turns a raw schema-n record into a raw schema-(n+1) record. Only v1 exists,
+# so there is nothing to migrate yet; a v2 adds `MIGRATIONS[1]` and bumps SCHEMA_VERSION.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a raw stored record up to `SCHEMA_VERSION`, one version at a time.
+
+    Raises `UnknownSchemaVersion` for a version this release cannot read (newer, or with no
+    migration path) and `CorruptRecord` when there is no usable version at all.
+    """
+    tenant_id = str(raw.get("tenant_id", "?"))
+    found = raw.get("schema_version")
+    # bool is an int in Python; `true` is not a schema version.
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise CorruptRecord(tenant_id, f"schema_version is {found!r}, not a number")
+    version = found
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise UnknownSchemaVersion(tenant_id, found, SCHEMA_VERSION)
+        raw = step(raw)
+        version += 1
+        raw["schema_version"] = version
+    if version != SCHEMA_VERSION:
+        raise UnknownSchemaVersion(tenant_id, found, SCHEMA_VERSION)
+    return raw
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+
+def encode_record(record: TenantRecord) -> bytes:
+    # A value of the wrong type (slipped in by `model_copy(update=…)`) must fail here, loudly,
+    # rather than be written with a warning.
+    return record.model_dump_json(warnings="error").encode()
+
+
+def decode_record(tenant_id: str, data: bytes, *, key: str | None = None) -> TenantRecord:
+    """Parse a stored record; every way it can be unreadable becomes a named error."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptRecord(tenant_id, f"not JSON ({exc})", key=key) from None
+    if not isinstance(raw, dict):
+        raise CorruptRecord(tenant_id, f"JSON {type(raw).__name__}, not an object", key=key)
+    try:
+        raw = migrate(raw)
+    except CorruptRecord as exc:
+        raise CorruptRecord(tenant_id, exc.why, key=key) from None
+    except UnknownSchemaVersion as exc:
+        raise UnknownSchemaVersion(tenant_id, exc.found, exc.supported) from None
+    try:
+        record = TenantRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise CorruptRecord(tenant_id, _first_problem(exc), key=key) from None
+    if record.tenant_id != tenant_id:
+        raise CorruptRecord(tenant_id, f"holds tenant {record.tenant_id!r}", key=key)
+    return record
+
+
+def decode_audit(tenant_id: str, data: bytes, *, key: str | None = None) -> AuditEntry:
+    try:
+        return AuditEntry.model_validate_json(data)
+    except ValidationError as exc:
+        raise CorruptRecord(tenant_id, f"audit entry: {_first_problem(exc)}", key=key) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors(include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "record"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"

@@ -1,0 +1,604 @@
+"""Tenant records in Redis: create, read, compare-and-set update, indexes, audit, purge.
+
+Every change to a tenant is ONE MULTI/EXEC under WATCH of the tenant's record key: the record,
+its audit entries, the effects for the outbox, and the global indexes (tenant set, per-step
+sets, last-activity sorted set, channel map, outbox-pending set) are written together or not at
+all. `version` in the record is the compare-and-set counter; the WATCH is what enforces it.
+
+The embedded store (no `REDIS_URL`) is this same class on `fakeredis.FakeAsyncRedis`: there is
+one implementation and one set of tests. No Lua is used (fakeredis would need an extra for it,
+and scripts block the server).
+
+Redis Cluster: a tenant's own keys share the hash tag `{tenant_id}` and so one slot, but the
+global indexes do not, and a MULTI cannot span slots. We deploy a single Redis (or Sentinel),
+so the index writes stay inside the tenant's MULTI, which keeps them exact. Moving to Cluster
+would need either the indexes moved into the tenant's slot (then summaries fan out) or written
+outside the transaction and treated as rebuildable; `rebuild_indexes()` already recomputes them
+from the records. No query here scans the keyspace except that repair tool.
+
+Retries and "apply nothing twice": if the connection drops while EXEC is in flight, redis-py
+reports `WatchError` and we cannot tell whether the write landed. The next attempt re-reads the
+record; if it holds exactly the bytes we sent, the write landed and we return it instead of
+applying again. Only if another writer changed the record in that same instant could `apply`
+run on top of our own lost-reply write; transitions of the flow are guarded by the current step,
+which makes such a repeat fail loudly rather than double up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from bot.flows.effects import Effect
+from bot.flows.model import Step
+from bot.state.cas import MAX_CAS_ATTEMPTS, backoff
+from bot.state.errors import (
+    ChannelAlreadyBound,
+    Contention,
+    CorruptRecord,
+    InvalidChange,
+    TenantExists,
+    TenantNotFound,
+    UnknownSchemaVersion,
+)
+from bot.state.keys import Keys
+from bot.state.outbox import RedisOutbox, encode_effect
+from bot.state.records import (
+    AuditEntry,
+    TenantRecord,
+    decode_audit,
+    decode_record,
+    encode_record,
+    utcnow,
+)
+from bot.state.wire import as_text, begin_multi, opt_bytes, scored, stream_rows, texts
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# The audit stream is for people reading a tenant's history; a few thousand entries cover
+# an onboarding many times over. `~` trimming keeps XADD cheap.
+AUDIT_MAXLEN = 5000
+
+_record_adapter: TypeAdapter[TenantRecord] = TypeAdapter(TenantRecord)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What `apply` wants written: the new record, the effects to carry out, what to audit.
+
+    `touch_activity=False` keeps `last_activity_at` as it was, for writes that are not progress
+    (a reminder sent by the stalled-onboarding sweep must not reset the staleness clock).
+    """
+
+    record: TenantRecord
+    effects: Sequence[Effect] = ()
+    audit: Sequence[AuditEntry] = ()
+    touch_activity: bool = True
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    record: TenantRecord  # as stored after the call
+    changed: bool  # False when `apply` returned None
+    effect_ids: tuple[str, ...] = ()
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What `rebuild_indexes` found."""
+
+    tenants: int
+    corrupt: tuple[str, ...] = ()  # unreadable records (corrupt or unknown schema): left alone
+    stale_channels_removed: int = 0
+    orphans_removed: tuple[str, ...] = ()  # indexed tenant ids without a record
+
+
+Apply = Callable[[TenantRecord], Change | None]
+
+
+class TenantStore(Protocol):
+    """What flows and handlers need from tenant storage."""
+
+    async def create(
+        self,
+        record: TenantRecord,
+        effects: Sequence[Effect] = (),
+        audit: Sequence[AuditEntry] = (),
+    ) -> TenantRecord: ...
+
+    async def get(self, tenant_id: str) -> TenantRecord | None: ...
+
+    async def get_many(
+        self, tenant_ids: Sequence[str], *, skip_corrupt: bool = False
+    ) -> dict[str, TenantRecord]: ...
+
+    async def tenant_for_channel(self, channel_id: str) -> str | None: ...
+
+    async def update(self, tenant_id: str, apply: Apply) -> UpdateResult: ...
+
+    async def audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]: ...
+
+    async def counts_by_step(self) -> dict[Step, int]: ...
+
+    async def tenants_at(self, step: Step) -> list[str]: ...
+
+    async def stale_since(
+        self, cutoff: datetime, limit: int = 100
+    ) -> list[tuple[str, datetime]]: ...
+
+    async def all_tenant_ids(self) -> list[str]: ...
+
+    async def purge(self, tenant_id: str) -> bool: ...
+
+
+class RedisTenantStore:
+    """`TenantStore` over a `redis.asyncio.Redis` (real, or fakeredis for the embedded store)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys | None = None,
+        *,
+        clock: Clock = utcnow,
+        max_attempts: int = MAX_CAS_ATTEMPTS,
+        audit_maxlen: int = AUDIT_MAXLEN,
+        max_effect_attempts: int = 5,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._redis = redis
+        self._keys = keys or Keys()
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._audit_maxlen = audit_maxlen
+        self.outbox = RedisOutbox(redis, self._keys, max_attempts=max_effect_attempts)
+
+    @property
+    def keys(self) -> Keys:
+        return self._keys
+
+    # -- create / read ----------------------------------------------------------------------
+
+    async def create(
+        self,
+        record: TenantRecord,
+        effects: Sequence[Effect] = (),
+        audit: Sequence[AuditEntry] = (),
+    ) -> TenantRecord:
+        """Store a new tenant and bind its channel, atomically.
+
+        Raises `ChannelAlreadyBound` (naming the tenant that holds the channel) or
+        `TenantExists`. The store sets `version` to 1 and all three timestamps to now.
+        """
+        tenant_id = record.tenant_id
+        now = self._now()
+        new = record.model_copy(
+            update={"version": 1, "created_at": now, "updated_at": now, "last_activity_at": now}
+        )
+        payload = self._encode_checked(new)
+        record_key = self._keys.record(tenant_id)
+        channel_key = self._keys.channel(new.channel_id)
+        for attempt in range(1, self._max_attempts + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(record_key, channel_key)
+                    existing = opt_bytes(await pipe.get(record_key))
+                    if existing == payload:
+                        return new  # an earlier attempt landed; its reply was lost
+                    await self._check_channel_free(pipe, new.channel_id, tenant_id)
+                    if existing is not None:
+                        raise TenantExists(tenant_id)
+                    begin_multi(pipe)
+                    pipe.set(record_key, payload)
+                    pipe.set(channel_key, tenant_id)
+                    self._queue_indexes(pipe, None, new)
+                    self._queue_audit_and_effects(pipe, new, audit, effects)
+                    await pipe.execute()
+                    return new
+                except WatchError:
+                    await backoff(attempt)
+        raise Contention(tenant_id, self._max_attempts)
+
+    async def get(self, tenant_id: str) -> TenantRecord | None:
+        key = self._keys.record(tenant_id)
+        data = opt_bytes(await self._redis.get(key))
+        return None if data is None else decode_record(tenant_id, data, key=key)
+
+    async def get_many(
+        self, tenant_ids: Sequence[str], *, skip_corrupt: bool = False
+    ) -> dict[str, TenantRecord]:
+        """The records that exist, in the order asked, in one round trip.
+
+        An unreadable record (corrupt, or of an unknown schema version) raises, or with
+        `skip_corrupt` is logged and left out (for exports and summaries, where one bad tenant
+        must not hide all the others).
+        """
+        ids = list(dict.fromkeys(tenant_ids))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant_id in ids:
+                pipe.get(self._keys.record(tenant_id))
+            values = [opt_bytes(v) for v in await pipe.execute()]
+        found: dict[str, TenantRecord] = {}
+        for tenant_id, data in zip(ids, values, strict=True):
+            if data is None:
+                continue
+            try:
+                found[tenant_id] = decode_record(tenant_id, data, key=self._keys.record(tenant_id))
+            except (CorruptRecord, UnknownSchemaVersion) as exc:
+                if not skip_corrupt:
+                    raise
+                log.error("skipping unreadable tenant: %s", exc)
+        return found
+
+    async def tenant_for_channel(self, channel_id: str) -> str | None:
+        value = opt_bytes(await self._redis.get(self._keys.channel(channel_id)))
+        return None if value is None else value.decode()
+
+    # -- update -----------------------------------------------------------------------------
+
+    async def update(self, tenant_id: str, apply: Apply) -> UpdateResult:
+        """Compare-and-set: read the record, `apply` it, write the result if nobody wrote first.
+
+        `apply` must be a pure function of the record it is given: it can run more than once
+        when writers race. Whatever it raises propagates and nothing is written. The store sets
+        `version`, `updated_at` and (unless `touch_activity=False`) `last_activity_at`.
+        Raises `TenantNotFound`, `CorruptRecord`, `UnknownSchemaVersion`, `InvalidChange`,
+        `ChannelAlreadyBound` (when the change moves the tenant to a taken channel), or
+        `Contention` after `max_attempts` lost races.
+        """
+        record_key = self._keys.record(tenant_id)
+        sent: tuple[bytes, TenantRecord, tuple[str, ...]] | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(record_key)
+                    data = opt_bytes(await pipe.get(record_key))
+                    if data is None:
+                        raise TenantNotFound(tenant_id)
+                    if sent is not None and data == sent[0]:
+                        # The previous EXEC landed but its reply was lost: do not apply again.
+                        return UpdateResult(sent[1], True, sent[2], attempt)
+                    current = decode_record(tenant_id, data, key=record_key)
+                    change = apply(current)
+                    if change is None:
+                        return UpdateResult(current, False, (), attempt)
+                    new = self._next_version(current, change)
+                    payload = self._encode_checked(new)
+                    rebind = new.channel_id != current.channel_id
+                    old_binding_ours = False
+                    if rebind:
+                        old_channel = self._keys.channel(current.channel_id)
+                        await pipe.watch(self._keys.channel(new.channel_id), old_channel)
+                        await self._check_channel_free(pipe, new.channel_id, tenant_id)
+                        old_owner = opt_bytes(await pipe.get(old_channel))
+                        old_binding_ours = old_owner == tenant_id.encode()
+                    begin_multi(pipe)
+                    pipe.set(record_key, payload)
+                    if rebind:
+                        pipe.set(self._keys.channel(new.channel_id), tenant_id)
+                        if old_binding_ours:
+                            pipe.delete(self._keys.channel(current.channel_id))
+                    self._queue_indexes(pipe, current, new)
+                    effect_ids = self._queue_audit_and_effects(
+                        pipe, new, change.audit, change.effects
+                    )
+                    sent = (payload, new, effect_ids)
+                    await pipe.execute()
+                    return UpdateResult(new, True, effect_ids, attempt)
+                except WatchError:
+                    await backoff(attempt)
+        raise Contention(tenant_id, self._max_attempts)
+
+    def _next_version(self, current: TenantRecord, change: Change) -> TenantRecord:
+        proposed = change.record
+        if proposed.tenant_id != current.tenant_id:
+            raise InvalidChange(
+                current.tenant_id, f"apply returned the record of {proposed.tenant_id!r}"
+            )
+        now = self._now()
+        return proposed.model_copy(
+            update={
+                "version": current.version + 1,
+                "created_at": current.created_at,
+                "created_by": current.created_by,
+                "updated_at": now,
+                "last_activity_at": now if change.touch_activity else current.last_activity_at,
+            }
+        )
+
+    def _encode_checked(self, record: TenantRecord) -> bytes:
+        """Encode, and prove the bytes read back: `model_copy(update=…)` skips validation,
+        and a record we could not read back would lock the tenant out."""
+        try:
+            payload = encode_record(record)
+        except PydanticSerializationError as exc:
+            raise InvalidChange(record.tenant_id, " ".join(str(exc).split())) from None
+        try:
+            _record_adapter.validate_json(payload)
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InvalidChange(record.tenant_id, f"{where}: {first['msg']}") from None
+        return payload
+
+    async def _check_channel_free(self, pipe: Pipeline, channel_id: str, tenant_id: str) -> None:
+        """Raise `ChannelAlreadyBound` unless the channel is free, ours, or bound to a tenant
+        whose record is gone (a binding left by purging an unreadable record)."""
+        bound = opt_bytes(await pipe.get(self._keys.channel(channel_id)))
+        if bound is None or bound.decode() == tenant_id:
+            return
+        other = bound.decode()
+        other_key = self._keys.record(other)
+        await pipe.watch(other_key)
+        if await pipe.exists(other_key):
+            raise ChannelAlreadyBound(other, channel_id)
+        log.warning("channel %s was bound to missing tenant %r; rebinding", channel_id, other)
+
+    def _queue_indexes(self, pipe: Pipeline, old: TenantRecord | None, new: TenantRecord) -> None:
+        tenant_id = new.tenant_id
+        pipe.sadd(self._keys.tenants(), tenant_id)
+        if old is not None and old.step != new.step:
+            pipe.srem(self._keys.step_index(old.step.value), tenant_id)
+        pipe.sadd(self._keys.step_index(new.step.value), tenant_id)
+        # Only onboardings in progress can stall; a live tenant would crowd the oldest slots.
+        if new.step is Step.LIVE:
+            pipe.zrem(self._keys.last_activity(), tenant_id)
+        else:
+            pipe.zadd(self._keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
+
+    def _queue_audit_and_effects(
+        self,
+        pipe: Pipeline,
+        new: TenantRecord,
+        audit: Iterable[AuditEntry],
+        effects: Sequence[Effect],
+    ) -> tuple[str, ...]:
+        tenant_id = new.tenant_id
+        for entry in audit:
+            stamped = entry.model_copy(update={"version": new.version})
+            pipe.xadd(
+                self._keys.audit(tenant_id),
+                {b"entry": stamped.model_dump_json()},
+                maxlen=self._audit_maxlen,
+                approximate=True,
+            )
+        # Stable ids: a retried write of the same version produces the same ids, and a runner
+        # can key its own idempotency (e.g. a message it already posted) on them.
+        effect_ids = tuple(f"{new.version}-{index}" for index in range(len(effects)))
+        for effect_id, effect in zip(effect_ids, effects, strict=True):
+            pipe.xadd(
+                self._keys.outbox(tenant_id),
+                {b"effect_id": effect_id, b"effect": encode_effect(effect)},
+            )
+        if effects:
+            pipe.sadd(self._keys.outbox_pending(), tenant_id)
+        return effect_ids
+
+    # -- audit ------------------------------------------------------------------------------
+
+    async def audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
+        """The latest `limit` audit entries, oldest first (newest last)."""
+        key = self._keys.audit(tenant_id)
+        rows = stream_rows(await self._redis.xrevrange(key, count=limit))
+        entries = []
+        for _entry_id, fields in reversed(rows):
+            data = fields.get(b"entry")
+            if data is None:
+                raise CorruptRecord(tenant_id, "audit entry without data", key=key)
+            entries.append(decode_audit(tenant_id, data, key=key))
+        return entries
+
+    # -- indexes ----------------------------------------------------------------------------
+
+    async def counts_by_step(self) -> dict[Step, int]:
+        """How many tenants are at each step: one SCARD per step, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for step in Step:
+                pipe.scard(self._keys.step_index(step.value))
+            counts = [int(n) for n in await pipe.execute()]
+        return dict(zip(Step, counts, strict=True))
+
+    async def tenants_at(self, step: Step) -> list[str]:
+        return texts(await self._redis.smembers(self._keys.step_index(step.value)))
+
+    async def stale_since(self, cutoff: datetime, limit: int = 100) -> list[tuple[str, datetime]]:
+        """Onboardings in progress with no activity since `cutoff`, least recent first."""
+        rows = scored(
+            await self._redis.zrangebyscore(
+                self._keys.last_activity(),
+                "-inf",
+                cutoff.timestamp(),
+                start=0,
+                num=limit,
+                withscores=True,
+            )
+        )
+        return [(member, datetime.fromtimestamp(score, UTC)) for member, score in rows]
+
+    async def all_tenant_ids(self) -> list[str]:
+        return texts(await self._redis.smembers(self._keys.tenants()))
+
+    # -- purge ------------------------------------------------------------------------------
+
+    async def purge(self, tenant_id: str) -> bool:
+        """Delete the tenant's keys and its index entries in one transaction.
+
+        Works on an unreadable record too (that is what it is for). Returns whether the tenant
+        had a record. If the channel cannot be read from a corrupt record, the channel binding
+        stays behind; `create` treats a binding to a missing tenant as free.
+        """
+        record_key = self._keys.record(tenant_id)
+        outbox_key = self._keys.outbox(tenant_id)
+        for attempt in range(1, self._max_attempts + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(record_key, outbox_key)
+                    data = opt_bytes(await pipe.get(record_key))
+                    entries = stream_rows(await pipe.xrange(outbox_key))
+                    channel_key: str | None = None
+                    channel_id = _channel_of(data)
+                    if channel_id is not None:
+                        channel_key = self._keys.channel(channel_id)
+                        await pipe.watch(channel_key)
+                        if opt_bytes(await pipe.get(channel_key)) != tenant_id.encode():
+                            channel_key = None  # bound to someone else: not ours to delete
+                    claims = [
+                        self._keys.effect_claim(tenant_id, fields[b"effect_id"].decode())
+                        for _id, fields in entries
+                        if b"effect_id" in fields
+                    ]
+                    begin_multi(pipe)
+                    pipe.delete(*self._keys.tenant_keys(tenant_id), *claims)
+                    if channel_key is not None:
+                        pipe.delete(channel_key)
+                    pipe.srem(self._keys.tenants(), tenant_id)
+                    for step in Step:
+                        pipe.srem(self._keys.step_index(step.value), tenant_id)
+                    pipe.zrem(self._keys.last_activity(), tenant_id)
+                    pipe.srem(self._keys.outbox_pending(), tenant_id)
+                    await pipe.execute()
+                    return data is not None
+                except WatchError:
+                    await backoff(attempt)
+        raise Contention(tenant_id, self._max_attempts)
+
+    # -- repair -----------------------------------------------------------------------------
+
+    async def rebuild_indexes(self) -> IndexReport:
+        """Recompute every global index from the records. A repair tool, not a hot path.
+
+        It SCANs for record keys (the only place anything scans), then rewrites each index
+        entry of every tenant it knows, under WATCH of those records so a concurrent update
+        makes it start over rather than write a stale step. Corrupt records are reported and
+        their index entries left alone; index entries of tenants without a record are removed.
+        """
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return await self._rebuild_once()
+            except WatchError:
+                await backoff(attempt)
+        raise Contention("(indexes)", self._max_attempts)
+
+    async def _rebuild_once(self) -> IndexReport:
+        keys = self._keys
+        scanned: set[str] = set()
+        async for raw_key in self._redis.scan_iter(match=keys.record_pattern(), count=500):
+            tenant_id = keys.tenant_of_record_key(as_text(raw_key))
+            if tenant_id is not None:
+                scanned.add(tenant_id)
+        channel_keys = [
+            as_text(k) async for k in self._redis.scan_iter(match=keys.channel_pattern(), count=500)
+        ]
+        async with self._redis.pipeline(transaction=False) as read:
+            read.smembers(keys.tenants())
+            for step in Step:
+                read.smembers(keys.step_index(step.value))
+            read.zrange(keys.last_activity(), 0, -1)
+            read.smembers(keys.outbox_pending())
+            indexed_sets = await read.execute()
+        candidates = scanned.union(*(texts(group) for group in indexed_sets))
+        ordered = sorted(candidates)
+        if not ordered and not channel_keys:
+            return IndexReport(tenants=0)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(
+                *(keys.record(t) for t in ordered),
+                *(keys.outbox(t) for t in ordered),
+                *channel_keys,
+            )
+            # WATCH sits on `pipe`'s connection; reading on another connection is fine.
+            async with self._redis.pipeline(transaction=False) as read:
+                for tenant_id in ordered:
+                    read.get(keys.record(tenant_id))
+                    read.xlen(keys.outbox(tenant_id))
+                for channel_key in channel_keys:
+                    read.get(channel_key)
+                values = await read.execute()
+            records: dict[str, TenantRecord] = {}
+            corrupt: list[str] = []
+            orphans: list[str] = []
+            pending: dict[str, int] = {}
+            for index, tenant_id in enumerate(ordered):
+                data, outbox_len = opt_bytes(values[2 * index]), values[2 * index + 1]
+                pending[tenant_id] = int(outbox_len)
+                if data is None:
+                    orphans.append(tenant_id)
+                    continue
+                try:
+                    records[tenant_id] = decode_record(tenant_id, data, key=keys.record(tenant_id))
+                except (CorruptRecord, UnknownSchemaVersion) as exc:
+                    log.error("rebuild_indexes: %s", exc)
+                    corrupt.append(tenant_id)
+            bindings = [opt_bytes(v) for v in values[2 * len(ordered) :]]
+            begin_multi(pipe)
+            for tenant_id, record in records.items():
+                pipe.sadd(keys.tenants(), tenant_id)
+                for step in Step:
+                    if step is not record.step:
+                        pipe.srem(keys.step_index(step.value), tenant_id)
+                self._queue_indexes(pipe, None, record)
+                pipe.set(keys.channel(record.channel_id), tenant_id)
+            for tenant_id in orphans:
+                pipe.srem(keys.tenants(), tenant_id)
+                for step in Step:
+                    pipe.srem(keys.step_index(step.value), tenant_id)
+                pipe.zrem(keys.last_activity(), tenant_id)
+            for tenant_id in corrupt:
+                pipe.sadd(keys.tenants(), tenant_id)
+            for tenant_id, outbox_len in pending.items():
+                if outbox_len:
+                    pipe.sadd(keys.outbox_pending(), tenant_id)
+                else:
+                    pipe.srem(keys.outbox_pending(), tenant_id)
+            stale = 0
+            for channel_key, bound in zip(channel_keys, bindings, strict=True):
+                owner = None if bound is None else records.get(bound.decode())
+                if bound is not None and bound.decode() in corrupt:
+                    continue
+                if owner is None or keys.channel(owner.channel_id) != channel_key:
+                    pipe.delete(channel_key)
+                    stale += 1
+            await pipe.execute()
+        return IndexReport(
+            tenants=len(records) + len(corrupt),
+            corrupt=tuple(corrupt),
+            stale_channels_removed=stale,
+            orphans_removed=tuple(orphans),
+        )
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the store's clock must return timezone-aware datetimes")
+        return now
+
+
+def _channel_of(data: bytes | None) -> str | None:
+    """The channel id in a stored record, even one that no longer validates."""
+    if data is None:
+        return None
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    channel = raw.get("channel_id") if isinstance(raw, dict) else None
+    return channel if isinstance(channel, str) and channel else None
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(store: RedisTenantStore) -> TenantStore:
+        return store  # mypy checks RedisTenantStore against TenantStore here
