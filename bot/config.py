@@ -65,7 +65,11 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     redis_url: SecretStr | None = None
-    port: int = Field(default=3000, ge=1, le=65535)
+    # Every key starts with this, so deployments (or tests) can share one Redis.
+    redis_key_prefix: str = Field(default="onb", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
+    # Platforms like Heroku route to every interface of the dyno.
+    host: str = "0.0.0.0"  # noqa: S104
     onboarding_se_users: UserIds = ()
     onboarding_manager_users: UserIds = ()
     onboarding_ops_channel: str | None = None
@@ -172,13 +176,10 @@ def describe_error(exc: ValidationError) -> str:
     return f"{field.upper()}: {message}"
 
 
-def load_settings(mode: Mode, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(mode: Mode) -> Settings:
     """Read and check the settings `mode` needs; raise `ConfigError` with one clear line."""
     try:
-        if environ is None:
-            settings = Settings()
-        else:
-            settings = Settings(**{k.lower(): v for k, v in environ.items()})
+        settings = Settings()
     except ValidationError as exc:
         raise ConfigError(describe_error(exc)) from None
     settings.require_for(mode)

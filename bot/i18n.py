@@ -2,11 +2,10 @@
 
 Each language is a folder of YAML files holding nested mappings; the files of one language are
 merged (a key defined twice is an error). A message is addressed by its dotted path
-(`help.title`, `steps.account.prompt`); the file it lives in is not part of its name. Values are strings with `{name}` placeholders
-(`str.format` syntax). Loading validates the whole catalogue, so a missing key, a key present
-in one language only, a placeholder that differs between languages, or a malformed link stops
-start-up with a message naming the key.
-"""
+(`help.title`, `steps.account.prompt`); the file it lives in is not part of its name. Values
+are strings with `{name}` placeholders (`str.format` syntax). Loading validates the whole
+catalogue, so a missing key, a key present in one language only, a placeholder that differs
+between languages, or a malformed link stops start-up with a message naming the key."""
 
 from __future__ import annotations
 
@@ -56,7 +55,9 @@ def _flatten(prefix: str, node: Any, out: dict[str, str], source: str) -> None:
     if isinstance(node, Mapping):
         for key, value in node.items():
             if not isinstance(key, str) or not key:
-                raise ContentError(f"{source}: key {key!r} under {prefix or '<root>'} is not a name")
+                raise ContentError(
+                    f"{source}: key {key!r} under {prefix or '<root>'} is not a name"
+                )
             _flatten(f"{prefix}.{key}" if prefix else key, value, out, source)
     elif isinstance(node, str):
         out[prefix] = node
@@ -190,3 +191,17 @@ def require_keys(catalog: Catalog, keys: list[str] | set[str] | frozenset[str]) 
     missing = sorted(k for k in keys if not catalog.has(k))
     if missing:
         raise ContentError(f"content is missing keys used by the code: {', '.join(missing)}")
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def lang_of_text(text: str) -> Lang | None:
+    """The language a message is written in, when it can be told: any Chinese character makes
+    it Chinese (customers mix in English product names); Latin words alone make it English."""
+    if _HAN.search(text):
+        return Lang.ZH
+    if _LATIN_WORD.search(text):
+        return Lang.EN
+    return None

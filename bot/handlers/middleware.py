@@ -1,0 +1,71 @@
+"""Global Bolt middleware: services into the context, one effect per Slack event, the actor."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.flows.model import Actor
+from bot.services import Services
+from bot.state.dedupe import first_delivery
+
+log = logging.getLogger(__name__)
+
+Next = Callable[[], Awaitable[BoltResponse]]
+
+
+def attach_services(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
+    async def services_middleware(context: AsyncBoltContext, next: Next) -> BoltResponse | None:
+        context["services"] = services
+        return await next()
+
+    return services_middleware
+
+
+def _header(req: AsyncBoltRequest, name: str) -> str | None:
+    # Bolt keeps header values as lists.
+    values = req.headers.get(name)
+    return values[0] if values else None
+
+
+async def dedupe_events(
+    req: AsyncBoltRequest,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    next: Next,
+) -> BoltResponse | None:
+    """Process each Events API delivery once.
+
+    Slack retries a delivery it thinks failed with the same `event_id`. Dropping every request
+    that carries `X-Slack-Retry-Num` would lose events whose first delivery never reached us, so
+    the first delivery of each id wins, whichever attempt it is.
+    """
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if isinstance(event_id, str) and event_id:
+        services: Services = context["services"]
+        first = await first_delivery(
+            services.redis, services.keys, event_id, services.settings.dedupe_ttl_seconds
+        )
+        if not first:
+            log.info(
+                "dropped a repeated delivery of %s (retry %s, %s)",
+                event_id,
+                _header(req, "x-slack-retry-num") or "-",
+                _header(req, "x-slack-retry-reason") or "-",
+            )
+            return BoltResponse(status=200, body="")
+    return await next()
+
+
+async def resolve_actor(context: AsyncBoltContext, next: Next) -> BoltResponse | None:
+    """Who is acting, with their role: SE and manager lists come from the settings."""
+    user_id = context.user_id
+    if user_id:
+        services: Services = context["services"]
+        context["actor"] = Actor(user_id=user_id, role=services.actor_role(user_id))
+    return await next()

@@ -1,0 +1,35 @@
+"""Fixtures shared by every tier."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# The Redis the tests talk to (CI runs one here); each test uses its own key prefix.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+_BOT_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "PORT",
+    "HOST",
+    "ONBOARDING_SE_USERS",
+    "ONBOARDING_MANAGER_USERS",
+    "ONBOARDING_OPS_CHANNEL",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "MAX_UPLOAD_BYTES",
+    "DEDUPE_TTL_SECONDS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own Slack or Redis settings must not leak into a test."""
+    for name in _BOT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,104 @@
+"""The real HTTP service on a loopback port, a fake Slack, and a driver that signs as Slack does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.runtime import HttpService
+from bot.services import Services
+from bot.state.keys import Keys
+from tests.conftest import REDIS_URL
+from tests.fakeslack.driver import SlackDriver
+from tests.fakeslack.server import FakeSlack
+
+SIGNING_SECRET = "e2e-signing-secret-7f3a9c1d"
+CHANNEL = "C0ACMECCC01"
+OPS_CHANNEL = "C0OPSCHAN01"
+CUSTOMER_ZH = "U0CUSTZH001"
+CUSTOMER_EN = "U0CUSTEN001"
+SE = "U0SOLENG001"
+MANAGER = "U0MANAGER01"
+
+
+def make_settings(fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": fake.bot_token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "redis_url": REDIS_URL,
+        "host": "127.0.0.1",
+        "port": 0,
+        "onboarding_se_users": SE,
+        "onboarding_manager_users": MANAGER,
+        "onboarding_ops_channel": OPS_CHANNEL,
+        "log_format": "text",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    return Keys(prefix=f"e2e-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        fake.add_user(CUSTOMER_ZH, "li.wei", real_name="李伟", locale="zh-CN")
+        fake.add_user(CUSTOMER_EN, "sam", real_name="Sam Lee", locale="en-US")
+        fake.add_user(SE, "se.zhang", real_name="Zhang SE", locale="en-US")
+        fake.add_user(MANAGER, "mgr.wang", real_name="Wang Manager", locale="zh-CN")
+        members = [fake.bot_user_id, CUSTOMER_ZH, CUSTOMER_EN, SE]
+        fake.add_channel(CHANNEL, "acme-ccc", members=members, is_ext_shared=True)
+        fake.add_channel(OPS_CHANNEL, "onboarding-ops", members=[fake.bot_user_id, SE, MANAGER])
+        yield fake
+
+
+async def keys_under(keys: Keys) -> list[bytes]:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        return [k async for k in client.scan_iter(match=keys.everything_pattern(), count=1000)]
+    finally:
+        await client.aclose()
+
+
+async def delete_under(keys: Keys) -> None:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        doomed = [k async for k in client.scan_iter(match=keys.everything_pattern(), count=1000)]
+        if doomed:
+            await client.delete(*doomed)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def bot(fake: FakeSlack, keys: Keys) -> AsyncIterator[HttpService]:
+    settings = make_settings(fake)
+    services = await Services.start(settings, keys=keys)
+    service = await HttpService.start(settings, services)
+    try:
+        yield service
+    finally:
+        await service.stop()
+        await delete_under(keys)
+
+
+@pytest.fixture
+async def slack(bot: HttpService, fake: FakeSlack) -> AsyncIterator[SlackDriver]:
+    async with SlackDriver(
+        f"http://127.0.0.1:{bot.port}",
+        SIGNING_SECRET,
+        team_id=fake.team_id,
+        api_app_id=fake.api_app_id,
+        bot_user_id=fake.bot_user_id,
+        hooks_url=fake.hooks_url,
+    ) as driver:
+        yield driver

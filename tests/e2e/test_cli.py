@@ -1,0 +1,182 @@
+"""`python -m bot …` as an operator runs it: start-up errors, the served process, its logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.state.keys import Keys
+from tests.conftest import REDIS_URL
+from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, SIGNING_SECRET, delete_under
+from tests.fakeslack.driver import SlackDriver
+from tests.fakeslack.server import FakeSlack
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _env(**values: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    return {**keep, "PYTHONPATH": ROOT, **values}
+
+
+async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout=60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize(
+    ("mode", "env", "named", "hidden"),
+    [
+        ("serve", {}, "SLACK_BOT_TOKEN", None),
+        ("serve", {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}, "SLACK_SIGNING_SECRET", None),
+        ("socket", {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}, "SLACK_APP_TOKEN", None),
+        (
+            "serve",
+            {"SLACK_BOT_TOKEN": "hunter2-not-a-token", "SLACK_SIGNING_SECRET": "s"},
+            "SLACK_BOT_TOKEN",
+            "hunter2-not-a-token",
+        ),
+        ("shell", {"PORT": "eighty"}, "PORT", None),
+        ("shell", {"REDIS_URL": "http://user:pa55word@db:6379"}, "REDIS_URL", "pa55word"),
+        ("shell", {"ONBOARDING_SE_USERS": "U0GOOD01,not-a-user"}, "ONBOARDING_SE_USERS", None),
+        ("shell", {"ONBOARDING_OPS_CHANNEL": "#ops"}, "ONBOARDING_OPS_CHANNEL", None),
+        ("shell", {"SLACK_API_URL": "ftp://slack.com/api"}, "SLACK_API_URL", None),
+    ],
+)
+async def test_bad_configuration_stops_start_up_with_one_line_naming_it(
+    mode: str, env: dict[str, str], named: str, hidden: str | None
+) -> None:
+    code, out, err = await _run([mode], _env(**env))
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert named in lines[0]
+    if hidden:
+        assert hidden not in err + out
+
+
+async def test_unknown_mode_is_refused() -> None:
+    code, _, err = await _run(["serveit"], _env())
+    assert code != 0
+    assert "serve" in err
+
+
+@dataclass
+class Served:
+    proc: asyncio.subprocess.Process
+    port: int
+    lines: list[str]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def served(fake: FakeSlack) -> AsyncIterator[Served]:
+    prefix = f"cli-{uuid.uuid4().hex[:10]}"
+    port = _free_port()
+    env = _env(
+        SLACK_BOT_TOKEN=fake.bot_token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
+        REDIS_URL=REDIS_URL,
+        REDIS_KEY_PREFIX=prefix,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        LOG_FORMAT="json",
+        LOG_LEVEL="DEBUG",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+
+    async def until_listening() -> None:
+        assert proc.stderr is not None
+        while True:
+            raw = await proc.stderr.readline()
+            if not raw:
+                raise AssertionError("serve exited before listening:\n" + "".join(lines))
+            lines.append(raw.decode())
+            if "serving Slack requests" in lines[-1]:
+                return
+
+    try:
+        await asyncio.wait_for(until_listening(), timeout=30)
+        yield Served(proc, port, lines)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await delete_under(Keys(prefix))
+
+
+async def test_served_process_answers_slack_and_logs_json_without_secrets(
+    served: Served, fake: FakeSlack
+) -> None:
+    async with SlackDriver(
+        f"http://127.0.0.1:{served.port}",
+        SIGNING_SECRET,
+        team_id=fake.team_id,
+        api_app_id=fake.api_app_id,
+        bot_user_id=fake.bot_user_id,
+        hooks_url=fake.hooks_url,
+    ) as slack:
+        mention = await slack.app_mention(
+            "help me, my email is li.wei@acme.cn", user_id=CUSTOMER_EN, channel_id=CHANNEL
+        )
+        assert mention.status == 200
+        await fake.wait_for_message(channel=CHANNEL, timeout=10)
+        bad = await slack.slash_command(
+            "help", user_id=CUSTOMER_EN, channel_id=CHANNEL, bad_signature=True
+        )
+        assert bad.status == 401
+
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.stderr is not None
+    rest = await asyncio.wait_for(served.proc.stderr.read(), timeout=20)
+    assert await served.proc.wait() == 0
+    output = "".join(served.lines) + rest.decode()
+
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert records, "no log lines"
+    for record in records:
+        assert {"ts", "level", "logger", "msg"} <= record.keys()
+    assert any(r.get("request_id") == mention.event_id for r in records), (
+        "no line carries the request id"
+    )
+    assert any("bad signature" in r["msg"] for r in records)
+    for secret in (fake.bot_token, SIGNING_SECRET, "li.wei@acme.cn"):
+        assert secret not in output

@@ -1,0 +1,315 @@
+"""The HTTP front door, as Slack and an operator see it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from bot.runtime import HttpService
+from bot.services import Services
+from bot.state.keys import Keys
+from tests.e2e.conftest import (
+    CHANNEL,
+    CUSTOMER_EN,
+    CUSTOMER_ZH,
+    keys_under,
+    make_settings,
+)
+from tests.fakeslack.driver import SlackDriver
+from tests.fakeslack.server import FakeSlack
+
+
+def _texts(blocks: list[dict[str, object]]) -> str:
+    out = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            out.append(str(text.get("text", "")))
+    return "\n".join(out)
+
+
+async def test_url_verification_echoes_the_challenge(slack: SlackDriver) -> None:
+    reply = await slack.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+    assert reply.status == 200
+    assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in reply.text
+
+
+async def test_bad_signature_is_refused_and_causes_nothing(
+    slack: SlackDriver, fake: FakeSlack, keys: Keys
+) -> None:
+    reply = await slack.app_mention(
+        "help", user_id=CUSTOMER_ZH, channel_id=CHANNEL, bad_signature=True
+    )
+    assert reply.status == 401
+    reply = await slack.slash_command(
+        "help", user_id=CUSTOMER_ZH, channel_id=CHANNEL, bad_signature=True
+    )
+    assert reply.status == 401
+    assert fake.calls() == []
+    assert await keys_under(keys) == []
+
+
+async def test_stale_timestamp_is_refused_and_causes_nothing(
+    slack: SlackDriver, fake: FakeSlack, keys: Keys
+) -> None:
+    six_minutes_ago = str(int(time.time()) - 6 * 60)
+    reply = await slack.app_mention(
+        "help", user_id=CUSTOMER_ZH, channel_id=CHANNEL, timestamp=six_minutes_ago
+    )
+    assert reply.status == 401
+    assert fake.calls() == []
+    assert await keys_under(keys) == []
+
+
+async def test_a_retried_event_has_exactly_one_effect(slack: SlackDriver, fake: FakeSlack) -> None:
+    first = await slack.app_mention("help", user_id=CUSTOMER_EN, channel_id=CHANNEL)
+    assert first.status == 200
+    await fake.wait_for_message(channel=CHANNEL)
+
+    retry = await slack.resend(first, retry_num=1, retry_reason="http_timeout")
+    assert retry.status == 200
+    # A later, different event is answered; by then the retry would have been answered too.
+    marker = await slack.app_mention("帮助", user_id=CUSTOMER_ZH, channel_id=CHANNEL)
+    assert marker.status == 200
+    await fake.wait_for_message(channel=CHANNEL, count=2)
+
+    posted = fake.calls("chat.postMessage")
+    assert len(posted) == 2
+    assert "Commands" in str(posted[0].args.get("text"))
+    assert "命令" in str(posted[1].args.get("text"))
+
+
+async def test_a_first_delivery_that_arrives_as_a_retry_is_still_handled(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    # Slack's first attempt never reached us; its retry must not be dropped for being a retry.
+    reply = await slack.app_mention("help", user_id=CUSTOMER_EN, channel_id=CHANNEL, retry_num=1)
+    assert reply.status == 200
+    await fake.wait_for_message(channel=CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("user", "expected", "absent"),
+    [
+        (CUSTOMER_ZH, ["腾讯云呼叫中心入驻助手", "/onboard help", "显示本帮助"], "Commands"),
+        (CUSTOMER_EN, ["onboarding assistant", "/onboard help", "show this help"], "命令"),
+    ],
+)
+async def test_help_answers_in_the_users_language(
+    slack: SlackDriver, user: str, expected: list[str], absent: str
+) -> None:
+    reply = await slack.slash_command("help", user_id=user, channel_id=CHANNEL)
+    assert reply.status == 200
+    body = reply.json()
+    assert body["response_type"] == "ephemeral"
+    shown = _texts(body["blocks"])
+    for text in expected:
+        assert text in shown
+    assert absent not in shown
+
+
+async def test_help_lists_only_what_the_user_can_run(slack: SlackDriver) -> None:
+    customer = _texts(
+        (await slack.slash_command("", user_id=CUSTOMER_EN, channel_id=CHANNEL)).json()["blocks"]
+    )
+    assert "/onboard help" in customer
+    # Nothing is listed that does not work: every listed line names a registered subcommand.
+    from bot.handlers.commands import SUBCOMMANDS
+
+    listed = {
+        line.split("`/onboard ")[1].split()[0].rstrip("`:")
+        for line in customer.splitlines()
+        if "`/onboard " in line
+    }
+    assert listed <= set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["frobnicate", "<@U0SOLENG001> <!channel> `rm -rf` &amp;", "\u0000\u202e" + "x" * 5000, "💥💥"],
+)
+async def test_unknown_subcommand_gets_help_with_a_hint(
+    slack: SlackDriver, fake: FakeSlack, keys: Keys, text: str
+) -> None:
+    reply = await slack.slash_command(text, user_id=CUSTOMER_EN, channel_id=CHANNEL)
+    assert reply.status == 200
+    body = reply.json()
+    shown = _texts(body["blocks"])
+    assert "There is no" in shown
+    assert "/onboard help" in shown
+    # What the user typed is echoed harmlessly: no live mention, link or huge echo.
+    assert "<@" not in shown and "<!channel>" not in shown
+    assert len(shown) < 3000
+    assert await keys_under(keys) == []
+
+
+async def test_healthz_answers_200_when_redis_answers(bot: HttpService) -> None:
+    url = f"http://127.0.0.1:{bot.port}/healthz"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["redis"] == "ok"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of our own, so the test can stop it under the running service."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+    try:
+        yield f"redis://127.0.0.1:{port}/0", proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_healthz_answers_503_when_redis_does_not(
+    fake: FakeSlack, private_redis: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    url, proc = private_redis
+    settings = make_settings(fake, redis_url=url)
+    service = await HttpService.start(settings, await Services.start(settings, keys=Keys("hz")))
+    try:
+        async with aiohttp.ClientSession() as http:
+            health = f"http://127.0.0.1:{service.port}/healthz"
+            async with http.get(health) as resp:
+                assert resp.status == 200
+            proc.kill()
+            proc.wait()
+            async with http.get(health) as resp:
+                assert resp.status == 503
+                assert (await resp.json())["redis"] == "unreachable"
+    finally:
+        await service.stop()
+
+
+async def test_rate_limited_message_is_delivered_after_the_wait(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    reply = await slack.app_mention("help", user_id=CUSTOMER_EN, channel_id=CHANNEL)
+    assert reply.status == 200
+    [message] = await fake.wait_for_message(channel=CHANNEL, timeout=10)
+    assert "Commands" in message.text
+    statuses = [call.http_status for call in fake.calls("chat.postMessage")]
+    assert statuses == [429, 200]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b'{"type": "event_callback", "event": {"type": "app_me', "application/json", 400),
+        (b"[1, 2, 3]", "application/json", 400),
+        (b'{"type": "surprise"}', "application/json", 400),
+        (b'{"type": "event_callback"}', "application/json", 400),
+        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded", 400),
+        (b"payload=%7B%22type%22%3A%22mystery%22%7D", "application/x-www-form-urlencoded", 400),
+        (b"hello=world", "application/x-www-form-urlencoded", 400),
+        (b"\xff\xfe\x00garbage", "application/json", 400),
+        (b"<xml/>", "text/xml", 400),
+        (
+            b'{"type": "event_callback", "pad": "' + b"a" * (1024 * 1024) + b'"}',
+            "application/json",
+            413,
+        ),
+    ],
+)
+async def test_malformed_input_is_refused_and_nothing_is_written(
+    slack: SlackDriver,
+    fake: FakeSlack,
+    bot: HttpService,
+    keys: Keys,
+    body: bytes,
+    content_type: str,
+    status: int,
+) -> None:
+    reply = await slack.send_raw(body, content_type)
+    assert reply.status == status
+    assert fake.calls() == []
+    assert await keys_under(keys) == []
+    # The process keeps serving.
+    after = await slack.slash_command("help", user_id=CUSTOMER_EN, channel_id=CHANNEL)
+    assert after.status == 200
+
+
+async def test_direct_messages_are_answered_and_other_messages_ignored(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    dm = fake.open_im(CUSTOMER_ZH)
+    # A message in a channel (not to the bot) and an edit in the DM: no reply to either.
+    await slack.message("大家好", user_id=CUSTOMER_ZH, channel_id=CHANNEL)
+    await slack.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": dm.id,
+            "channel_type": "im",
+            "message": {"text": "edited", "user": CUSTOMER_ZH},
+            "ts": "1.000001",
+        }
+    )
+    await slack.message("怎么开始？", user_id=CUSTOMER_ZH, channel_id=dm.id, channel_type="im")
+    [reply] = await fake.wait_for_message(channel=dm.id)
+    assert "入驻助手" in reply.text
+    assert fake.messages(channel=CHANNEL) == []
+
+
+async def test_concurrent_requests_are_served_together(slack: SlackDriver) -> None:
+    replies = await asyncio.gather(
+        *[slack.slash_command("help", user_id=CUSTOMER_EN, channel_id=CHANNEL) for _ in range(20)]
+    )
+    assert [r.status for r in replies] == [200] * 20
+
+
+async def test_every_subscribed_event_has_a_listener(slack: SlackDriver) -> None:
+    # Bolt answers 404 to an event nobody listens to, and Slack then retries it for nothing.
+    import yaml
+
+    from tests.unit.test_manifest import ROOT
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    for name in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        kind, _, channel_type = name.partition(".")
+        event: dict[str, object] = {
+            "type": kind,
+            "user": CUSTOMER_EN,
+            "channel": CHANNEL,
+            "ts": "1.000001",
+            "text": "hi",
+        }
+        if channel_type:
+            event["channel_type"] = {"channels": "channel", "groups": "group"}.get(
+                channel_type, channel_type
+            )
+        reply = await slack.event(event)
+        assert reply.status == 200, f"{name} is not handled"
