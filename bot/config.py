@@ -11,14 +11,24 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.i18n import Lang
 
 
 class Mode(StrEnum):
     SERVE = "serve"
     SOCKET = "socket"
     SHELL = "shell"
+
+
+class TicketBackend(StrEnum):
+    """Where SIP-trunk tickets go: a card in the ops channel, a Jira issue, a signed webhook."""
+
+    SLACK = "slack"
+    JIRA = "jira"
+    WEBHOOK = "webhook"
 
 
 class ConfigError(Exception):
@@ -35,6 +45,7 @@ _SECRET_FIELDS = frozenset(
         "redis_url",
         "ticket_webhook_secret",
         "jira_api_token",
+        "jira_email",
     }
 )
 
@@ -73,6 +84,8 @@ class Settings(BaseSettings):
     onboarding_se_users: UserIds = ()
     onboarding_manager_users: UserIds = ()
     onboarding_ops_channel: str | None = None
+    # The language of what the bot posts for SEs: review cards, tickets, notices.
+    ops_lang: Lang = Lang.ZH
     log_format: str = Field(default="auto", pattern=r"^(auto|json|text)$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Uploads bigger than this are refused without downloading the rest.
@@ -80,6 +93,60 @@ class Settings(BaseSettings):
     # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
     # about five minutes; an hour leaves room for a backlog replayed after an outage.
     dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)
+
+    # SIP-trunk tickets: which backends receive them, and their settings.
+    ticket_backends: Annotated[tuple[TicketBackend, ...], NoDecode] = (TicketBackend.SLACK,)
+    jira_base_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_project_key: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{1,9}$")
+    jira_issue_type: str = "Task"
+    ticket_webhook_url: str | None = None
+    ticket_webhook_secret: SecretStr | None = None
+
+    @field_validator("ticket_backends", mode="before")
+    @classmethod
+    def _backends(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value or ())
+        names = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+        known = {b.value for b in TicketBackend}
+        for name in names:
+            if name not in known:
+                raise ValueError(f"{name!r} is not one of {', '.join(sorted(known))}")
+        return names
+
+    @field_validator("jira_base_url", "ticket_webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("must be an https URL")
+        if not parts.hostname:
+            raise ValueError("must be an https URL with a host")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _backend_settings(self) -> Settings:
+        needed: list[tuple[str, object]] = []
+        if TicketBackend.JIRA in self.ticket_backends:
+            needed += [
+                ("jira_base_url", self.jira_base_url),
+                ("jira_email", self.jira_email),
+                ("jira_api_token", self.jira_api_token),
+                ("jira_project_key", self.jira_project_key),
+            ]
+        if TicketBackend.WEBHOOK in self.ticket_backends:
+            needed += [
+                ("ticket_webhook_url", self.ticket_webhook_url),
+                ("ticket_webhook_secret", self.ticket_webhook_secret),
+            ]
+        for name, value in needed:
+            if value is None:
+                raise ValueError(f"{name.upper()} is needed by TICKET_BACKENDS")
+        return self
 
     @field_validator("slack_api_url")
     @classmethod
@@ -169,8 +236,10 @@ class Settings(BaseSettings):
 def describe_error(exc: ValidationError) -> str:
     """One line naming the first bad variable, without echoing a secret."""
     err = exc.errors(include_input=False)[0]
-    field = str(err["loc"][0]) if err["loc"] else "configuration"
     message = err["msg"].removeprefix("Value error, ")
+    if not err["loc"]:
+        return message  # a check across variables names them itself
+    field = str(err["loc"][0])
     if field in _SECRET_FIELDS:
         message = message.split(" (got", 1)[0]
     return f"{field.upper()}: {message}"

@@ -10,3 +10,29 @@ from enum import StrEnum
 
 class Command(StrEnum):
     ONBOARD = "/onboard"
+
+
+class ActionId(StrEnum):
+    # Buttons of a step prompt (customers). The value says which prompt it belongs to.
+    STEP_EVENT = "step.event"  # sends the flow event named in the value
+    OPEN_FORM = "step.form"  # opens the form named in the value
+    PICK_DOCUMENT = "upload.pick"  # which document an unrecognised upload is
+    # Review cards and tickets in the ops channel (SEs).
+    APPROVE_DOCUMENT = "review.document.approve"
+    REJECT_DOCUMENT = "review.document.reject"
+    APPROVE_SCRIPT = "review.script.approve"
+    REJECT_SCRIPT = "review.script.reject"
+    ADVANCE_SIP_STAGE = "ticket.sip.advance"
+
+
+class CallbackId(StrEnum):
+    """Forms (modals); `private_metadata` carries the tenant and the prompt they belong to."""
+
+    INSTANCE = "form.instance"
+    SCRIPT = "form.script"
+    PURCHASE = "form.purchase"
+    SIP_TRUNK = "form.sip_trunk"
+    CHECKLIST = "form.checklist"
+    REJECT_DOCUMENT = "form.reject_document"
+    REJECT_SCRIPT = "form.reject_script"
+    SIP_NUMBER_ASSIGNED = "form.sip_number_assigned"
