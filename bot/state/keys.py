@@ -61,6 +61,27 @@ class Keys:
             self.outbox_dead(tenant_id),
         )
 
+    # -- per tenant: SIP-trunk tickets (bot.tickets) ------------------------------------
+    def tickets(self, tenant_id: str) -> str:
+        """Set of the tenant's ticket ids that have delivery state, so a purge finds their keys
+        (`ticket_keys`) without scanning the keyspace."""
+        return f"{self.prefix}:{{{tenant_id}}}:tickets"
+
+    def ticket_deliveries(self, tenant_id: str, ticket_id: str) -> str:
+        """Hash: ticket backend name (slack/jira/webhook) -> JSON delivery state."""
+        return f"{self.prefix}:{{{tenant_id}}}:ticket:{ticket_id}:deliveries"
+
+    def ticket_lock(self, tenant_id: str, ticket_id: str) -> str:
+        """Held (SET NX PX) while one dispatcher delivers or updates the ticket."""
+        return f"{self.prefix}:{{{tenant_id}}}:ticket:{ticket_id}:lock"
+
+    def ticket_keys(self, tenant_id: str, ticket_id: str) -> tuple[str, ...]:
+        """Every key of one ticket (for purge and cleanup)."""
+        return (
+            self.ticket_deliveries(tenant_id, ticket_id),
+            self.ticket_lock(tenant_id, ticket_id),
+        )
+
     def record_pattern(self) -> str:
         """SCAN pattern matching every record key. Only for the index repair tool."""
         return f"{_glob_escape(self.prefix)}:{{*}}:record"

@@ -1,0 +1,142 @@
+"""The SIP-trunk ticket card that TCCC's engineers work from in the ops channel (Block Kit).
+
+Header with company and ticket id; every field; TCCC's SIP parameters as a block to copy; the
+stages as a progress line; how delivery to the other backends is going; one button to move the
+ticket to its next stage. Every sentence comes from the content (`tickets.*`) in `ops_lang`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from bot.blocks import Block, Message, context, section
+from bot.i18n import Catalog, Lang
+from bot.ids import ActionId
+from bot.slackapi import escape
+from bot.tickets.delivery import DeliveryState
+from bot.tickets.text import (
+    SlackStyle,
+    progress_marks,
+    stage_label,
+    tccc_lines,
+    ticket_fields,
+)
+from bot.tickets.view import TicketView
+
+# Block Kit limits (Slack refuses the whole message when one is exceeded).
+HEADER_LIMIT = 150
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+BUTTON_TEXT_LIMIT = 75
+
+ACTIONS_BLOCK_ID = "sip_ticket_actions"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def backend_label(catalog: Catalog, lang: Lang, name: str) -> str:
+    key = f"tickets.backends.{name}"
+    return catalog.t(lang, key) if catalog.has(key) else name
+
+
+def status_line(catalog: Catalog, lang: Lang, name: str, state: DeliveryState) -> str:
+    """One backend's delivery status, e.g. "Jira: pending — attempts: 3, last error: HTTP 503"."""
+    backend = backend_label(catalog, lang, name)
+    error = escape(state.last_error) if state.last_error else "-"
+    if state.delivered and state.update_pending:
+        return catalog.t(
+            lang,
+            "tickets.status.update_pending",
+            backend=backend,
+            attempts=state.attempts,
+            error=error,
+        )
+    if state.delivered:
+        if state.url and state.external_id:
+            ref = f"<{state.url}|{state.external_id}>"
+            return catalog.t(lang, "tickets.status.delivered_ref", backend=backend, ref=ref)
+        return catalog.t(lang, "tickets.status.delivered", backend=backend)
+    if state.attempts == 0:
+        return catalog.t(lang, "tickets.status.waiting", backend=backend)
+    return catalog.t(
+        lang, "tickets.status.pending", backend=backend, attempts=state.attempts, error=error
+    )
+
+
+def advance_value(view: TicketView) -> str | None:
+    """The button's value: which ticket, and the stage it moves to (the handler checks both)."""
+    following = view.next_stage
+    if following is None:
+        return None
+    return json.dumps(
+        {"tenant": view.tenant_id, "ticket": view.ticket_id, "stage": int(following)},
+        separators=(",", ":"),
+    )
+
+
+def ticket_card(
+    view: TicketView,
+    catalog: Catalog,
+    lang: Lang,
+    statuses: Mapping[str, DeliveryState],
+) -> Message:
+    """The card; `statuses` are the other backends' delivery states, in display order."""
+    style = SlackStyle()
+    title = catalog.t(lang, "tickets.card.title", company=view.company, ticket_id=view.ticket_id)
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, HEADER_LIMIT)}}
+    ]
+    fields = [
+        {"type": "mrkdwn", "text": _clip(f"*{f.label}*\n{f.value}", FIELD_LIMIT)}
+        for f in ticket_fields(view, catalog, lang, style)
+    ]
+    for start in range(0, len(fields), FIELDS_PER_SECTION):
+        blocks.append({"type": "section", "fields": fields[start : start + FIELDS_PER_SECTION]})
+
+    params = "\n".join(tccc_lines(view, catalog, lang))
+    blocks.append(section(f"*{catalog.t(lang, 'tickets.tccc.title')}*\n```\n{params}\n```"))
+
+    progress = "   ".join(progress_marks(view, catalog, lang))
+    blocks.append(section(f"*{catalog.t(lang, 'tickets.progress.title')}*\n{progress}"))
+
+    if statuses:
+        separator = catalog.t(lang, "tickets.status.separator")
+        lines = separator.join(
+            status_line(catalog, lang, name, state) for name, state in statuses.items()
+        )
+        blocks.append(context(f"{catalog.t(lang, 'tickets.status.title')}: {lines}"))
+
+    value = advance_value(view)
+    if value is not None and view.next_stage is not None:
+        label = catalog.t(
+            lang, "tickets.button.advance", stage=stage_label(catalog, lang, view.next_stage)
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": ACTIONS_BLOCK_ID,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ActionId.ADVANCE_SIP_STAGE.value,
+                        "text": {"type": "plain_text", "text": _clip(label, BUTTON_TEXT_LIMIT)},
+                        "value": value,
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    else:
+        blocks.append(context(catalog.t(lang, "tickets.card.done")))
+
+    fallback = catalog.t(
+        lang,
+        "tickets.card.fallback",
+        company=view.company,
+        ticket_id=view.ticket_id,
+        stage=stage_label(catalog, lang, view.stage),
+    )
+    return Message.of(fallback, blocks)
