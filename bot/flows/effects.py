@@ -12,6 +12,30 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.flows.model import DocKind, SipStage, Step
+from bot.i18n import Catalog, Lang
+
+
+class MessageRef(BaseModel):
+    """A message to show, named by content key, rendered later in the reader's language.
+
+    `params` are literal values (a rejection reason, a ticket id). `labels` name other content
+    keys (a document's name, a step's title) that are rendered in the same language first and
+    then filled in, so a message can name a document in Chinese or English without the flow
+    knowing which.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    params: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    def render(self, catalog: Catalog, lang: Lang | str) -> str:
+        values: dict[str, object] = {
+            name: catalog.t(lang, key) for name, key in self.labels.items()
+        }
+        values.update(self.params)
+        return catalog.t(lang, self.key, **values)
 
 
 class _Effect(BaseModel):
@@ -29,6 +53,8 @@ class PostStepPrompt(_Effect):
 
     kind: Literal["post_step_prompt"] = "post_step_prompt"
     step: Step
+    stage: str | None = None  # the sub-stage (state value) inside the step, when it has one
+    next_action: MessageRef | None = None  # what the customer must do, as of this change
 
 
 class NotifyCustomer(_Effect):
@@ -37,6 +63,11 @@ class NotifyCustomer(_Effect):
     kind: Literal["notify_customer"] = "notify_customer"
     message: str  # content key
     params: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)  # placeholder -> content key
+
+    @property
+    def text(self) -> MessageRef:
+        return MessageRef(key=self.message, params=self.params, labels=self.labels)
 
 
 class NotifyOps(_Effect):
@@ -45,6 +76,11 @@ class NotifyOps(_Effect):
     kind: Literal["notify_ops"] = "notify_ops"
     message: str  # content key
     params: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)  # placeholder -> content key
+
+    @property
+    def text(self) -> MessageRef:
+        return MessageRef(key=self.message, params=self.params, labels=self.labels)
 
 
 class PostDocumentReview(_Effect):

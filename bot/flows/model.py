@@ -160,14 +160,18 @@ class Onboarding(BaseModel):
     """Everything the flow knows about one tenant's progress."""
 
     state: list[str] = Field(default_factory=lambda: [Step.ACCOUNT.value])
+    account_confirmed: bool = False
     account_uin: str | None = None
+    real_name_confirmed: bool = False
     instance: InstanceInfo | None = None
     role: Role | None = None
     documents: dict[DocKind, Document] = Field(default_factory=dict)
+    document_round: int = Field(default=0, ge=0)  # how many times the documents were submitted
     qualification_approved: bool = False
     number_path: NumberPath | None = None
     toll_free_inbound_only_confirmed: bool = False
     script: ScriptReview | None = None
+    purchase_confirmed: bool = False
     purchased_number: str | None = None
     sip: SipTrunkTicket | None = None
     console_done: bool = False
