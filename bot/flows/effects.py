@@ -102,6 +102,13 @@ class PostScriptReview(_Effect):
     revision: int
 
 
+class UpdateScriptReview(_Effect):
+    """Re-render the call-script review card after a verdict."""
+
+    kind: Literal["update_script_review"] = "update_script_review"
+    revision: int
+
+
 class OpenSipTicket(_Effect):
     """Send the SIP-trunk ticket to the configured ticket backends."""
 
@@ -123,6 +130,7 @@ Effect = Annotated[
     | PostDocumentReview
     | UpdateDocumentReview
     | PostScriptReview
+    | UpdateScriptReview
     | OpenSipTicket
     | SipStageChanged,
     Field(discriminator="kind"),

@@ -47,6 +47,7 @@ from bot.flows.effects import (
     SipStageChanged,
     UpdateChecklist,
     UpdateDocumentReview,
+    UpdateScriptReview,
 )
 from bot.flows.errors import (
     EventNotAllowed,
@@ -366,6 +367,7 @@ def _audit_detail(event: FlowEvent) -> dict[str, str]:
 
 # Every message key the effects name (the content test checks each exists).
 NOTIFY_KEYS = (
+    "flow.notify.instance_created",
     "flow.notify.documents_submitted",
     "flow.notify.document_approved",
     "flow.notify.document_rejected",
@@ -405,6 +407,21 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
         )
 
     match event:
+        case CreateInstance(admin_email=email):
+            # Where the password arrives and where to log in, right when it becomes true.
+            effects.append(
+                NotifyCustomer(message="flow.notify.instance_created", params={"email": email})
+            )
+        case AddDocument():
+            if not step_changed:
+                effects.append(UpdateChecklist())  # the next action counts documents
+            missing_before = missing_documents(before) or rejected_documents(before)
+            missing_after = missing_documents(after) or rejected_documents(after)
+            if missing_before and not missing_after and stage not in WAITING_STAGES:
+                # The last document is in: the prompt with the "submit for review" button.
+                effects.append(
+                    PostStepPrompt(step=after.step, stage=stage, next_action=next_action(after))
+                )
         case SubmitDocuments():
             effects.append(PostDocumentReview(round=after.document_round))
             effects.append(NotifyCustomer(message="flow.notify.documents_submitted"))
@@ -440,9 +457,11 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
                     params={"revision": str(after.script.revision)},
                 )
             )
-        case ApproveScript():
+        case ApproveScript(revision=revision):
+            effects.append(UpdateScriptReview(revision=revision))
             effects.append(NotifyCustomer(message="flow.notify.script_approved"))
-        case RejectScript(reason=reason):
+        case RejectScript(reason=reason, revision=revision):
+            effects.append(UpdateScriptReview(revision=revision))
             effects.append(
                 NotifyCustomer(
                     message="flow.notify.script_rejected", params={"reason": reason.strip()}

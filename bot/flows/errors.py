@@ -127,6 +127,17 @@ class StaleRevision(FlowError):
         )
 
 
+class AlreadyReviewed(FlowError):
+    """A second verdict on a document (or script) that already has one in this round."""
+
+    key = "errors.already_reviewed"
+
+    def __init__(self, subject: str, verdict: str) -> None:
+        self.subject = subject
+        self.verdict = verdict
+        super().__init__(f"{subject} is already {verdict}")
+
+
 class InputField(StrEnum):
     """The values the flow checks; each has its own message, `errors.invalid.<field>`."""
 
@@ -229,6 +240,7 @@ def error_keys() -> frozenset[str]:
         MissingDocuments,
         RejectedNotReplaced,
         StaleRevision,
+        AlreadyReviewed,
         IncompleteChecklist,
         UnknownTicket,
         SipStageOutOfOrder,

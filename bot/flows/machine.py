@@ -26,6 +26,7 @@ from statemachine import State, StateChart
 from bot.flows import validate
 from bot.flows.catalogue import CHECKLISTS, ChecklistItem, documents_for
 from bot.flows.errors import (
+    AlreadyReviewed,
     DocumentNotRequired,
     Gate,
     GateNotPassed,
@@ -224,6 +225,9 @@ class OnboardingChart(StateChart[ChartModel]):
             raise UnknownDocument(kind.value)
         if revision != doc.revision:
             raise StaleRevision(kind.value, revision, doc.revision)
+        if doc.verdict is not Verdict.PENDING:
+            # One verdict per revision: a second click (or a second reviewer) changes nothing.
+            raise AlreadyReviewed(kind.value, doc.verdict.value)
 
     def reason_given(self, reason: str | None = None) -> None:
         validate.reason(reason)

@@ -15,6 +15,7 @@ from bot.flows.effects import (
     SipStageChanged,
     UpdateChecklist,
     UpdateDocumentReview,
+    UpdateScriptReview,
 )
 from bot.flows.engine import (
     AddDocument,
@@ -47,6 +48,7 @@ from bot.flows.engine import (
     parse_event,
 )
 from bot.flows.errors import (
+    AlreadyReviewed,
     DocumentNotRequired,
     EventNotAllowed,
     FlowError,
@@ -591,3 +593,57 @@ def test_every_error_names_a_message() -> None:
         assert err.message.key == "errors.event_not_allowed"
     else:  # pragma: no cover
         pytest.fail("confirm_sdk at step 1 must be refused")
+
+
+def test_a_second_verdict_on_the_same_document_is_refused() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.LEGAL_REP))
+    d.upload_all(Role.LEGAL_REP)
+    d.send(SubmitDocuments())
+    kind = DocKind.BUSINESS_LICENSE
+    d.send(ApproveDocument(kind=kind, revision=1), SE)
+    before = d.onboarding
+    with pytest.raises(AlreadyReviewed):
+        d.send(RejectDocument(kind=kind, revision=1, reason="changed my mind"), SE)
+    with pytest.raises(AlreadyReviewed):
+        d.send(ApproveDocument(kind=kind, revision=1), SE)
+    assert d.onboarding is before and before.documents[kind].verdict is Verdict.APPROVED
+
+
+def test_creating_the_instance_says_where_the_password_goes() -> None:
+    d = Driver()
+    d.send(ConfirmAccount())
+    d.send(ConfirmRealName())
+    out = d.send(
+        CreateInstance(
+            call_center_name="Acme", admin_name="Han", admin_email="admin@acme.cn", sla_agreed=True
+        )
+    )
+    notice = next(e for e in out.effects if isinstance(e, NotifyCustomer))
+    assert notice.message == "flow.notify.instance_created"
+    assert notice.params == {"email": "admin@acme.cn"}
+
+
+def test_the_last_document_brings_the_submit_prompt_and_each_one_the_checklist() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.LEGAL_REP))
+    kinds = documents_for(Role.LEGAL_REP)
+    for kind in kinds[:-1]:
+        out = d.send(AddDocument(document=document(kind)))
+        assert UpdateChecklist() in out.effects
+        assert not any(isinstance(e, PostStepPrompt) for e in out.effects)
+    out = d.send(AddDocument(document=document(kinds[-1])))
+    prompt = next(e for e in out.effects if isinstance(e, PostStepPrompt))
+    assert prompt.stage == "qualification.collecting"
+    assert prompt.next_action is not None and prompt.next_action.key == "next.submit_documents"
+
+
+def test_script_verdicts_update_the_script_card() -> None:
+    d = Driver().through_qualification()
+    d.send(ChooseNumberPath(path=NumberPath.LANDLINE))
+    d.send(SubmitScript(text="您好"))
+    out = d.send(RejectScript(revision=1, reason="too short"), SE)
+    assert UpdateScriptReview(revision=1) in out.effects
+    d.send(SubmitScript(text="您好，这里是 Acme 客服。"))
+    out = d.send(ApproveScript(revision=2), SE)
+    assert UpdateScriptReview(revision=2) in out.effects
