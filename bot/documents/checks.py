@@ -15,7 +15,6 @@ from bot.flows.catalogue import document_spec, documents_for, role_name_key
 from bot.flows.effects import MessageRef
 from bot.flows.model import DocKind, Document, Onboarding, Verdict
 from bot.flows.validate import TEXT_MAX
-from bot.slackapi import escape
 
 ASK_WHICH_KEY = "uploads.ask_which"  # {name}: the menu's prompt when `classify` cannot tell
 NO_ROLE_YET_KEY = "uploads.no_role_yet"  # no placeholders
@@ -75,7 +74,7 @@ class DocumentCheck:
 
 def ask_which(inspected: InspectedFile) -> MessageRef:
     """The prompt above the menu of required documents when `classify` could not tell."""
-    return MessageRef(key=ASK_WHICH_KEY, params={"name": escape(inspected.name)})
+    return MessageRef(key=ASK_WHICH_KEY, params={"name": inspected.name})
 
 
 def check_against(onboarding: Onboarding, kind: DocKind, inspected: InspectedFile) -> DocumentCheck:

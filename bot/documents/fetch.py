@@ -35,7 +35,6 @@ from bot.documents.formats import (
     sniff,
 )
 from bot.flows.effects import MessageRef
-from bot.slackapi import escape
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +68,8 @@ WRONG_TYPE_DISGUISED_KEY = "uploads.rejected.wrong_type_disguised"
 class UploadRejected(Exception):
     """The file cannot be used as a document; `message` says why and what to do instead.
 
-    `params` (literal) always hold `name` (the file's name, escaped for mrkdwn) and `limit` (the
-    size limit, e.g. `20 MB`); `wrong_type` also has `labels` `claimed` and `actual` (content
+    `params` (literal) always hold `name` (the file's name, escaped when rendered) and `limit`
+    (the size limit, e.g. `20 MB`); `wrong_type` also has `labels` `claimed` and `actual` (content
     keys of format names). `detail` is for logs only; it never holds a token, a file name or
     any of the file's bytes.
     """
@@ -124,7 +123,7 @@ class _Subject:
         labels: Mapping[str, str] | None = None,
         key: str | None = None,
     ) -> UploadRejected:
-        params = {"name": escape(self.name), "limit": self.limit}
+        params = {"name": self.name, "limit": self.limit}
         return UploadRejected(reason, params, labels=labels, detail=detail, key=key)
 
 

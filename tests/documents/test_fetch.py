@@ -469,4 +469,9 @@ async def test_a_name_is_escaped_for_slack_markup(
 
     rejected = await refused(session, fake, file)
 
-    assert rejected.params["name"] == "&lt;!channel&gt; &amp; co.pdf"
+    from bot.i18n import Lang, load_catalog
+    from bot.views.text import render
+
+    shown = render(rejected.message, load_catalog(), Lang.EN)
+    assert "&lt;!channel&gt; &amp; co.pdf" in shown
+    assert "<!channel>" not in shown
