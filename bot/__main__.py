@@ -20,7 +20,9 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.redis_url,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    from bot.tickets import ticket_secrets
+
+    return [v.get_secret_value() for v in values if v is not None] + list(ticket_secrets(settings))
 
 
 async def _until_signalled() -> None:

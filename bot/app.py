@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.handlers import commands, messages
+from bot.handlers import actions, commands, forms, home, messages, reviews, uploads
 from bot.handlers.middleware import attach_services, dedupe_events, resolve_actor
 from bot.i18n import Lang
 from bot.services import Services
@@ -38,8 +38,8 @@ def create_app(
     app.use(attach_services(services))
     app.use(dedupe_events)
     app.use(resolve_actor)
-    commands.register(app)
-    messages.register(app)
+    for module in (commands, messages, actions, forms, uploads, home, reviews):
+        module.register(app)
     app.error(_on_error)
     return app
 

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Uploads bigger than this are refused without downloading the rest.
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # An onboarding with no progress for this long counts as stalled.
+    stalled_after_hours: int = Field(default=72, ge=1, le=24 * 90)
     # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
     # about five minutes; an hour leaves room for a backlog replayed after an outage.
     dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)
@@ -231,6 +233,11 @@ class Settings(BaseSettings):
         for name, value in needed:
             if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
                 raise ConfigError(f"{name} is not set; `python -m bot {mode.value}` needs it")
+        if mode is not Mode.SHELL and self.onboarding_ops_channel is None:
+            # Review cards and tickets go there; without it SEs would never see a submission.
+            raise ConfigError(
+                "ONBOARDING_OPS_CHANNEL is not set; review cards and SIP-trunk tickets go there"
+            )
 
 
 def describe_error(exc: ValidationError) -> str:

@@ -28,6 +28,7 @@ class ActionId(StrEnum):
 class CallbackId(StrEnum):
     """Forms (modals); `private_metadata` carries the tenant and the prompt they belong to."""
 
+    ACCOUNT = "form.account"
     INSTANCE = "form.instance"
     SCRIPT = "form.script"
     PURCHASE = "form.purchase"

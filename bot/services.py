@@ -13,11 +13,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.documents import KeywordTable
 from bot.flows.model import ActorRole
+from bot.handlers.access import Memberships
 from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
+from bot.onboarding import Onboardings
+from bot.runner import EffectRunner
 from bot.slackapi import create_web_client
-from bot.state.connection import create_redis
-from bot.state.keys import Keys
+from bot.state import Keys, RedisTenantStore, create_redis
+from bot.tickets import TicketDispatcher
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -35,7 +39,7 @@ _LOCALE_CACHE_SIZE = 10_000
 class LocaleCache:
     """Each user's Slack locale (`users.info` with `include_locale`), cached in the process."""
 
-    client: AsyncWebClient | None
+    client: AsyncWebClient
     _entries: dict[str, tuple[float, str | None]] = field(default_factory=dict)
 
     async def locale_of(self, user_id: str) -> str | None:
@@ -43,17 +47,15 @@ class LocaleCache:
         hit = self._entries.get(user_id)
         if hit and now - hit[0] < LOCALE_TTL_SECONDS:
             return hit[1]
-        locale: str | None = None
-        if self.client is not None:
-            try:
-                async with asyncio.timeout(LOCALE_LOOKUP_TIMEOUT):
-                    resp = await self.client.users_info(user=user_id, include_locale=True)
-                user = resp.get("user") or {}
-                locale = user.get("locale")
-            except (SlackApiError, TimeoutError, OSError) as exc:
-                # Not knowing the locale is not an error: the caller falls back to a default.
-                log.info("locale of %s unknown: %s", user_id, type(exc).__name__)
-                return None
+        try:
+            async with asyncio.timeout(LOCALE_LOOKUP_TIMEOUT):
+                resp = await self.client.users_info(user=user_id, include_locale=True)
+        except (SlackApiError, TimeoutError, OSError) as exc:
+            # Not knowing the locale is not an error: the caller falls back to a default.
+            log.info("locale of %s unknown: %s", user_id, type(exc).__name__)
+            return None
+        user = resp.get("user") or {}
+        locale = user.get("locale")
         if len(self._entries) >= _LOCALE_CACHE_SIZE:
             self._entries.clear()
         self._entries[user_id] = (now, locale)
@@ -73,34 +75,50 @@ class Services:
     catalog: Catalog
     redis: Redis
     keys: Keys
-    slack: AsyncWebClient | None
+    slack: AsyncWebClient
     locales: LocaleCache
     http: aiohttp.ClientSession
+    store: RedisTenantStore
+    onboardings: Onboardings
+    runner: EffectRunner
+    memberships: Memberships
+    keywords: KeywordTable  # what customers call each document, from the content
 
     @classmethod
-    async def start(
-        cls,
-        settings: Settings,
-        *,
-        slack: AsyncWebClient | None = None,
-        use_slack: bool = True,
-        keys: Keys | None = None,
-    ) -> Services:
+    async def start(cls, settings: Settings, *, keys: Keys | None = None) -> Services:
         """Build the services. Must run inside the event loop that will use them."""
         catalog = load_catalog()
         url = settings.redis_url.get_secret_value() if settings.redis_url else None
         redis = create_redis(url)
+        keys = keys or Keys(prefix=settings.redis_key_prefix)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5))
-        if slack is None and use_slack:
-            slack = create_web_client(settings, http)
+        slack = create_web_client(settings, http)
+        store = RedisTenantStore(redis, keys)
+        onboardings = Onboardings(store)
+        tickets = TicketDispatcher(
+            settings, http=http, slack=slack, catalog=catalog, redis=redis, keys=keys
+        )
+        runner = EffectRunner(
+            onboardings=onboardings,
+            slack=slack,
+            catalog=catalog,
+            ops_channel=settings.onboarding_ops_channel,
+            ops_lang=settings.ops_lang,
+            tickets=tickets,
+        )
         return cls(
             settings=settings,
             catalog=catalog,
             redis=redis,
-            keys=keys or Keys(prefix=settings.redis_key_prefix),
+            keys=keys,
             slack=slack,
             locales=LocaleCache(slack),
             http=http,
+            store=store,
+            onboardings=onboardings,
+            runner=runner,
+            memberships=Memberships(slack),
+            keywords=KeywordTable.from_catalog(catalog),
         )
 
     def actor_role(self, user_id: str) -> ActorRole:
@@ -119,5 +137,6 @@ class Services:
             return False
 
     async def aclose(self) -> None:
+        await self.runner.settle()
         await self.redis.aclose()
         await self.http.close()

@@ -11,12 +11,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.blocks import Message, help_message
+from bot.blocks import Message, help_message, section
 from bot.flows.model import Actor, ActorRole
+from bot.handlers.access import (
+    NoTenantHere,
+    NotInTenant,
+    may_act_for,
+    tenant_of_channel,
+    tenant_of_user,
+)
+from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
 from bot.ids import Command
 from bot.services import Services
 from bot.slackapi import escape
+from bot.state import ChannelAlreadyBound, TenantRecord
+from bot.views.progress import progress_message
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,8 @@ class CommandRequest:
     payload: dict[str, Any]
 
 
-Run = Callable[[CommandRequest], Awaitable[Message]]
+# A subcommand answers with an ephemeral message, or None when its effects say it all.
+Run = Callable[[CommandRequest], Awaitable[Message | None]]
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,107 @@ async def _help(req: CommandRequest) -> Message:
     return help_for(req)
 
 
+def _say(req: CommandRequest, key: str, **params: object) -> Message:
+    text = req.services.catalog.t(req.lang, key, **params)
+    return Message.of(text, [section(text)])
+
+
+def _refusal(req: CommandRequest, exc: Exception) -> Message:
+    text = explain(exc, req.services.catalog, req.lang)
+    return Message.of(text, [section(text)])
+
+
+async def _start(req: CommandRequest) -> Message:
+    """`/onboard start <company>`: bind this channel to a new tenant."""
+    services = req.services
+    settings = services.settings
+    if settings.onboarding_se_users and req.actor.role is not ActorRole.SE:
+        return _say(req, "conversation.errors.start_not_allowed")
+    if req.channel_id.startswith("D") or not req.channel_id:
+        return _say(req, "conversation.errors.start_in_dm")
+    if not req.args:
+        return _say(req, "conversation.errors.start_usage")
+    # The tenant speaks the starter's language until someone changes it with `lang`.
+    try:
+        record = await services.onboardings.start(
+            company=req.args,
+            channel_id=req.channel_id,
+            team_id=req.team_id,
+            actor=req.actor,
+            lang=req.lang,
+        )
+    except ChannelAlreadyBound as exc:
+        bound = await services.store.get(exc.tenant_id)
+        company = escape(bound.company) if bound else "?"
+        return _say(req, "conversation.errors.already_bound", company=company, tenant=exc.tenant_id)
+    except EXPECTED as exc:
+        return _refusal(req, exc)
+    services.runner.kick(record.tenant_id)
+    return _say(
+        req, "conversation.started", company=escape(record.company), tenant=record.tenant_id
+    )
+
+
+async def _tenant_here(req: CommandRequest) -> TenantRecord | None:
+    services = req.services
+    record = await tenant_of_channel(services.store, req.channel_id)
+    if record is None and req.channel_id.startswith("D"):
+        record = await tenant_of_user(services.store, services.memberships, req.actor.user_id)
+    return record
+
+
+async def _status(req: CommandRequest) -> Message:
+    """`/onboard status [tenant]`: the checklist and the exact next action, only to the asker."""
+    services = req.services
+    try:
+        if req.args:
+            record = await services.onboardings.get(req.args.split()[0].lower())
+            if not await may_act_for(services.memberships, record, req.actor):
+                raise NotInTenant()
+        else:
+            found = await _tenant_here(req)
+            if found is None:
+                raise NoTenantHere()
+            record = found
+    except EXPECTED as exc:
+        return _refusal(req, exc)
+    return progress_message(record, services.catalog, req.lang)
+
+
+async def _lang(req: CommandRequest) -> Message | None:
+    """`/onboard lang zh|en`: the language of this channel's onboarding."""
+    services = req.services
+    choice = req.args.strip().lower()
+    if choice not in {lang.value for lang in Lang}:
+        return _say(req, "conversation.errors.lang_usage")
+    try:
+        record = await tenant_of_channel(services.store, req.channel_id)
+        if record is None:
+            raise NoTenantHere()
+        if not await may_act_for(services.memberships, record, req.actor):
+            raise NotInTenant()
+        await services.onboardings.set_lang(record.tenant_id, Lang(choice), req.actor)
+    except EXPECTED as exc:
+        return _refusal(req, exc)
+    services.runner.kick(record.tenant_id)
+    return None  # the channel is told, in the new language
+
+
 def help_for(req: CommandRequest, hint: str | None = None) -> Message:
     names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(req.actor)]
     return help_message(req.services.catalog, req.lang, names, hint=hint)
 
 
 # Only subcommands that work are listed; each issue that adds one adds it here.
-SUBCOMMANDS: dict[str, Subcommand] = {s.name: s for s in [Subcommand("help", _help)]}
+SUBCOMMANDS: dict[str, Subcommand] = {
+    s.name: s
+    for s in [
+        Subcommand("help", _help),
+        Subcommand("start", _start),
+        Subcommand("status", _status),
+        Subcommand("lang", _lang),
+    ]
+}
 
 
 async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -86,7 +191,10 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
         await ack(response_type="ephemeral", **help_for(req, hint))
         return
     reply = await sub.run(req)
-    await ack(response_type="ephemeral", **reply)
+    if reply is None:
+        await ack()
+    else:
+        await ack(response_type="ephemeral", **reply)
 
 
 def register(app: AsyncApp) -> None:

@@ -1,44 +1,136 @@
-"""Messages addressed to the bot: @mentions in channels and direct messages."""
+"""Messages to the bot: @mentions in channels and direct messages, with or without files.
+
+Questions are answered in the language they are asked in. What a question is about is found by
+keywords from the content files (`conversation.intents.*`, both languages always matched), so
+an operator can teach the bot new phrasings without a release. Anything else gets a short help
+with examples, never silence.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from enum import StrEnum
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Message, help_message, section
+from bot.blocks import Message, context, help_message, section
+from bot.flows.engine import missing_documents, rejected_documents
 from bot.flows.model import Actor
+from bot.handlers.access import tenant_of_channel, tenant_of_user
 from bot.handlers.commands import SUBCOMMANDS
-from bot.i18n import Lang, lang_of_text
+from bot.handlers.uploads import on_file_message
+from bot.i18n import Catalog, Lang, lang_of_text
 from bot.services import Services
+from bot.state import TenantRecord
+from bot.views.progress import next_action_text, progress_message
+from bot.views.prompts import document_line, sip_parameters_text
 
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 
 
+class Intent(StrEnum):
+    """What a question is about. Order matters: the first intent whose keyword matches wins,
+    so the specific ones (missing documents) come before the broad ones (progress)."""
+
+    MISSING_DOCUMENTS = "missing_documents"
+    SIP = "sip"
+    LOGIN = "login"
+    NEXT = "next"
+    PROGRESS = "progress"
+    HELP = "help"
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def intent_of(question: str, catalog: Catalog) -> Intent | None:
+    text = _normalise(question)
+    for intent in Intent:
+        for lang in Lang:
+            words = catalog.t(lang, f"conversation.intents.{intent.value}").split(",")
+            for word in (_normalise(w.strip()) for w in words):
+                if word and word in text:
+                    return intent
+    return None
+
+
 def _question(event: dict[str, Any]) -> str:
     return _MENTION.sub(" ", str(event.get("text") or "")).strip()
 
 
-async def _answer(services: Services, actor: Actor, question: str) -> Message:
-    lang = lang_of_text(question) or await services.locales.lang_of(actor.user_id, Lang.ZH)
+def _text(text: str) -> Message:
+    return Message.of(text, [section(text)])
+
+
+def _missing(record: TenantRecord, catalog: Catalog, lang: Lang) -> Message:
+    ob = record.onboarding
+    if ob.role is None:
+        return _text(catalog.t(lang, "conversation.answers.no_role"))
+    missing = missing_documents(ob)
+    rejected = rejected_documents(ob)
+    if not missing and not rejected:
+        return _text(catalog.t(lang, "conversation.answers.nothing_missing"))
+    lines = [document_line(catalog, lang, ob.role, kind) for kind in (*rejected, *missing)]
+    title = catalog.t(lang, "conversation.answers.missing", count=len(lines))
+    return Message.of(
+        title,
+        [
+            section(title + "\n" + "\n".join(lines)),
+            context(catalog.t(lang, "conversation.prompt.upload_hint")),
+        ],
+    )
+
+
+def _help(services: Services, actor: Actor, lang: Lang, *, unknown: bool) -> Message:
     names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(actor)]
-    reply = help_message(services.catalog, lang, names)
-    greeting = services.catalog.t(lang, "mention.greeting")
-    return Message.of(greeting + "\n" + reply["text"], [section(greeting), *reply["blocks"]])
+    catalog = services.catalog
+    intro = catalog.t(lang, "conversation.answers.unknown" if unknown else "mention.greeting")
+    reply = help_message(catalog, lang, names)
+    examples = catalog.t(lang, "conversation.answers.examples")
+    blocks = [section(intro), *reply["blocks"], context(examples)]
+    return Message.of(intro + "\n" + reply["text"], blocks)
+
+
+async def answer(
+    services: Services, actor: Actor, question: str, record: TenantRecord | None
+) -> Message:
+    """The reply to a question, in the question's language (or the asker's, or the tenant's)."""
+    default = record.lang if record else Lang.ZH
+    lang = lang_of_text(question) or await services.locales.lang_of(actor.user_id, default)
+    catalog = services.catalog
+    intent = intent_of(question, catalog)
+    if intent is Intent.SIP:
+        return _text(sip_parameters_text(catalog, lang))
+    if intent is Intent.LOGIN:
+        return _text(catalog.t(lang, "conversation.answers.login"))
+    if intent is Intent.HELP or intent is None:
+        return _help(services, actor, lang, unknown=intent is None)
+    if record is None:
+        return _text(catalog.t(lang, "conversation.errors.no_tenant_here"))
+    if intent is Intent.MISSING_DOCUMENTS:
+        return _missing(record, catalog, lang)
+    if intent is Intent.NEXT:
+        return _text(next_action_text(record, catalog, lang))
+    return progress_message(record, catalog, lang)
 
 
 async def on_mention(
     event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
+    if event.get("files"):
+        return  # the message event of the same post carries the files and answers them
     services: Services = context["services"]
     actor: Actor = context["actor"]
-    reply = await _answer(services, actor, _question(event))
+    record = await tenant_of_channel(services.store, str(event.get("channel") or ""))
+    reply = await answer(services, actor, _question(event), record)
     thread = event.get("thread_ts")
     await client.chat_postMessage(channel=event["channel"], thread_ts=thread, **reply)
 
@@ -46,13 +138,19 @@ async def on_mention(
 async def on_message(
     event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
-    # Only direct messages without a subtype (edits, joins, bot posts) are questions here.
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    if event.get("bot_id") or "actor" not in context:
+        return  # our own posts and other bots
+    if event.get("files"):
+        await on_file_message(event, context, client)
         return
-    if "actor" not in context:
+    # Other channel messages are conversation between people; edits, joins and the like carry
+    # a subtype. Only a plain direct message is a question.
+    if event.get("channel_type") != "im" or event.get("subtype"):
         return
     services: Services = context["services"]
-    reply = await _answer(services, context["actor"], _question(event))
+    actor: Actor = context["actor"]
+    record = await tenant_of_user(services.store, services.memberships, actor.user_id)
+    reply = await answer(services, actor, _question(event), record)
     await client.chat_postMessage(channel=event["channel"], **reply)
 
 

@@ -24,9 +24,17 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.app import create_app
 from bot.config import Settings
 from bot.services import Services
-from bot.shell.workspace import BOT_TOKEN, BOT_USER_ID, TEAM_ID, Terminal, Workspace
+from bot.shell.workspace import (
+    BOT_TOKEN,
+    BOT_USER_ID,
+    TEAM_ID,
+    Terminal,
+    Workspace,
+    mrkdwn_to_text,
+)
 
 CHANNEL_ID = "C0SHELL00"
+OPS_CHANNEL_ID = "C0SHELLOPS"
 USERS = {"customer": "U0CUSTOMER", "se": "U0SHELLSE", "manager": "U0MANAGER"}
 LOCALES = {"zh": "zh-CN", "en": "en-US"}
 
@@ -43,12 +51,78 @@ Anything else is a message to the bot, as if you had @mentioned it in the channe
 
 
 @dataclass
+class FormSession:
+    """A form (modal) being filled in at the prompt, one field per line."""
+
+    view: dict[str, Any]
+    fields: list[dict[str, Any]]
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    position: int = 0
+
+    @classmethod
+    def of(cls, view: dict[str, Any]) -> FormSession:
+        inputs = [b for b in view.get("blocks", []) if b.get("type") == "input"]
+        return cls(view=view, fields=inputs)
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return self.fields[self.position] if self.position < len(self.fields) else None
+
+    def ask(self, terminal: Terminal) -> None:
+        block = self.current
+        if block is None:
+            return
+        label = (block.get("label") or {}).get("text", "")
+        element = block.get("element") or {}
+        optional = " (optional: empty line skips)" if block.get("optional") else ""
+        if element.get("type") == "checkboxes":
+            terminal.write(f"? {label} — numbers separated by commas, or 'all'")
+            for i, opt in enumerate(element.get("options", []), 1):
+                terminal.write(f"    {i}) {mrkdwn_to_text(opt['text']['text'])}")
+        else:
+            hint = (block.get("hint") or {}).get("text")
+            terminal.write(f"? {label}{optional}" + (f"  ({hint})" if hint else ""))
+
+    def answer(self, line: str) -> str | None:
+        """Record the answer to the current field; a complaint when it cannot be taken."""
+        block = self.current
+        assert block is not None
+        element = block.get("element") or {}
+        action_id = element.get("action_id", "value")
+        text = line.strip()
+        if not text and not block.get("optional"):
+            return "this field is required"
+        if element.get("type") == "checkboxes":
+            options = element.get("options", [])
+            if text.lower() == "all":
+                chosen = options
+            else:
+                try:
+                    picks = [int(p) for p in text.replace(" ", "").split(",") if p]
+                    chosen = [options[i - 1] for i in picks if 1 <= i <= len(options)]
+                except ValueError:
+                    return "answer with option numbers, such as 1,2"
+            value: dict[str, Any] = {"type": "checkboxes", "selected_options": chosen}
+        else:
+            value = {"type": element.get("type", "plain_text_input"), "value": text or None}
+        self.values[block["block_id"]] = {action_id: value}
+        self.position += 1
+        return None
+
+    def reopen(self, errors: dict[str, str]) -> None:
+        """Ask again the fields the bot refused."""
+        self.fields = [b for b in self.fields if b.get("block_id") in errors]
+        self.position = 0
+
+
+@dataclass
 class Shell:
     app: AsyncApp
     workspace: Workspace
     services: Services
     persona: str = "customer"
     locales: dict[str, str] = field(default_factory=dict)
+    form: FormSession | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -61,6 +135,10 @@ class Shell:
 
     async def dispatch(self, body: dict[str, Any]) -> dict[str, Any] | None:
         response = await self.app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+        # Effects started in the background (after an ack) finish before the next prompt.
+        await self.services.runner.settle()
+        if self.workspace.open_views and self.form is None:
+            self._open_form(self.workspace.open_views.pop())
         if response.status >= 400:
             self.terminal.write(f"--- (the bot answered {response.status})")
             return None
@@ -165,6 +243,58 @@ class Shell:
             }
         await self.dispatch(payload)
 
+    def _open_form(self, view: dict[str, Any]) -> None:
+        self.form = FormSession.of(view)
+        title = (view.get("title") or {}).get("text", "")
+        self.terminal.write(f"--- form: {title} (:cancel to close it)")
+        for block in view.get("blocks", []):
+            if block.get("type") in ("section", "context"):
+                text = (block.get("text") or {}).get("text") or " ".join(
+                    e.get("text", "") for e in block.get("elements", [])
+                )
+                if text:
+                    self.terminal.write(mrkdwn_to_text(text))
+        self.form.ask(self.terminal)
+
+    async def fill(self, line: str) -> None:
+        form = self.form
+        assert form is not None
+        if line.strip() == ":cancel":
+            self.form = None
+            self.terminal.write("--- form closed")
+            return
+        complaint = form.answer(line)
+        if complaint:
+            self.terminal.write(f"--- {complaint}")
+        if form.current is not None:
+            form.ask(self.terminal)
+            return
+        await self.submit(form)
+
+    async def submit(self, form: FormSession) -> None:
+        view = dict(form.view, state={"values": form.values})
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID},
+            "user": {"id": self.user_id, "team_id": TEAM_ID, "username": self.persona},
+            "api_app_id": "A0SHELL",
+            "trigger_id": self._trigger(),
+            "view": view,
+        }
+        self.form = None
+        reply = await self.dispatch(payload)
+        errors = (
+            (reply or {}).get("errors")
+            if (reply or {}).get("response_action") == "errors"
+            else None
+        )
+        if errors:
+            for block_id, message in errors.items():
+                self.terminal.write(f"--- {block_id}: {mrkdwn_to_text(str(message))}")
+            form.reopen(errors)
+            self.form = form
+            form.ask(self.terminal)
+
     def _trigger(self) -> str:
         return f"trig-shell-{next(self._ids)}"
 
@@ -181,6 +311,9 @@ class Shell:
 
     async def handle(self, line: str) -> bool:
         """Run one line of input; False when the user wants to leave."""
+        if self.form is not None:
+            await self.fill(line)
+            return True
         line = line.strip()
         if not line:
             return True
@@ -230,7 +363,12 @@ async def open_shell(
     The caller closes it with `close_shell`.
     """
     locales: dict[str, str] = dict.fromkeys(USERS.values(), LOCALES["zh"])
-    workspace = Workspace(terminal or Terminal(), lambda user: locales.get(user, LOCALES["zh"]))
+    workspace = Workspace(
+        terminal or Terminal(),
+        lambda user: locales.get(user, LOCALES["zh"]),
+        members=(USERS["customer"],),
+        channels=(CHANNEL_ID,),
+    )
     await workspace.start()
     offline = settings.model_copy(
         update={
@@ -239,6 +377,8 @@ async def open_shell(
             "slack_api_url": workspace.api_url,
             "onboarding_se_users": (USERS["se"],),
             "onboarding_manager_users": (USERS["manager"],),
+            "onboarding_ops_channel": OPS_CHANNEL_ID,
+            "ticket_backends": ("slack",),
         }
     )
     services = await Services.start(offline)

@@ -116,8 +116,16 @@ class StoredFile:
 class Workspace:
     """In-memory messages, views and files, behind a loopback Web API."""
 
-    def __init__(self, terminal: Terminal, locale_of: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        terminal: Terminal,
+        locale_of: Callable[[str], str],
+        members: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (),
+    ) -> None:
         self.terminal = terminal
+        self.members = members
+        self.channels = channels
         self.locale_of = locale_of
         self.messages: dict[str, dict[str, Any]] = {}
         self.files: dict[str, StoredFile] = {}
@@ -228,6 +236,19 @@ class Workspace:
             view = args.get("view") or {}
             self.terminal.render(view.get("blocks"), "", tag="App Home")
             return {"ok": True, "view": dict(view, id=self.new_id("V"))}
+        if method == "conversations.members":
+            # Everyone in the shell is in its one channel.
+            return {
+                "ok": True,
+                "members": [*self.members, BOT_USER_ID],
+                "response_metadata": {"next_cursor": ""},
+            }
+        if method == "users.conversations":
+            return {
+                "ok": True,
+                "channels": [{"id": c} for c in self.channels],
+                "response_metadata": {"next_cursor": ""},
+            }
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D0SHELL" + str(args.get("users", ""))[-4:]}}
         return {"ok": False, "error": "unknown_method"}

@@ -39,10 +39,13 @@ class SlackRefs(BaseModel):
 
     checklist_ts: str | None = None
     prompt_ts: str | None = None
+    prompt_stage: str | None = None  # the stage the prompt at `prompt_ts` was posted for
     # One review card per document submission round; the key is the round number.
     review_card_ts: dict[int, str] = Field(default_factory=dict)
     script_card_ts: str | None = None
-    ticket_card_ts: str | None = None
+    script_card_revision: int | None = (
+        None  # the script revision the card at `script_card_ts` shows
+    )
 
 
 class TenantRecord(BaseModel):

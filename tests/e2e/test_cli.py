@@ -53,6 +53,13 @@ async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tupl
         ("socket", {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}, "SLACK_APP_TOKEN", None),
         (
             "serve",
+            {"SLACK_BOT_TOKEN": "xoxb-1-2-3", "SLACK_SIGNING_SECRET": "s"},
+            "ONBOARDING_OPS_CHANNEL",
+            None,
+        ),
+        ("serve", {"TICKET_BACKENDS": "slack,webhook"}, "TICKET_WEBHOOK_URL", None),
+        (
+            "serve",
             {"SLACK_BOT_TOKEN": "hunter2-not-a-token", "SLACK_SIGNING_SECRET": "s"},
             "SLACK_BOT_TOKEN",
             "hunter2-not-a-token",
@@ -107,6 +114,7 @@ async def served(fake: FakeSlack) -> AsyncIterator[Served]:
         REDIS_KEY_PREFIX=prefix,
         PORT=str(port),
         HOST="127.0.0.1",
+        ONBOARDING_OPS_CHANNEL="C0OPSCHAN01",
         LOG_FORMAT="json",
         LOG_LEVEL="DEBUG",
     )

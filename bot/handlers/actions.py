@@ -1,0 +1,144 @@
+"""Buttons of step prompts: send the flow event, or open the step's form."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.engine import next_action, parse_event
+from bot.flows.errors import FlowError
+from bot.flows.machine import leaf
+from bot.flows.model import Actor, Step
+from bot.handlers.access import NotInTenant, may_act_for
+from bot.handlers.replies import EXPECTED, explain, tell
+from bot.ids import ActionId
+from bot.onboarding import StalePrompt
+from bot.services import Services
+from bot.state import TenantRecord
+from bot.views import forms
+from bot.views.prompts import (
+    FORM_ACCOUNT,
+    FORM_CHECKLIST,
+    FORM_INSTANCE,
+    FORM_PURCHASE,
+    FORM_SCRIPT,
+    FORM_SIP_TRUNK,
+)
+from bot.views.refs import FormMeta, PromptRef, parse_prompt
+from bot.views.sip import sip_form
+from bot.views.text import render
+
+log = logging.getLogger(__name__)
+
+
+def channel_of(body: dict[str, Any]) -> str:
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    return str(channel.get("id") or container.get("channel_id") or "")
+
+
+async def _lang(services: Services, actor: Actor, fallback: TenantRecord | None) -> Any:
+    default = fallback.lang if fallback else services.settings.ops_lang
+    return await services.locales.lang_of(actor.user_id, default)
+
+
+async def authorised_prompt(services: Services, actor: Actor, ref: PromptRef) -> TenantRecord:
+    """The tenant of a prompt button, once the clicker may act for it and the prompt is current."""
+    record = await services.onboardings.get(ref.t)
+    if not await may_act_for(services.memberships, record, actor):
+        raise NotInTenant()
+    if leaf(record.onboarding.state) != ref.s:
+        action = render(next_action(record.onboarding), services.catalog, record.lang)
+        raise StalePrompt(action=action)
+    return record
+
+
+async def on_step_event(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    ref = parse_prompt(action.get("value"))
+    record: TenantRecord | None = None
+    try:
+        if ref is None or ref.e is None:
+            raise FlowError("malformed button value")
+        record = await authorised_prompt(services, actor, ref)
+        event = parse_event({"name": ref.e, **ref.a})
+        await services.onboardings.act(ref.t, event, actor, stage=ref.s)
+    except EXPECTED as exc:
+        lang = await _lang(services, actor, record)
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        return
+    await services.runner.drain(ref.t)
+
+
+def form_for(form: str, services: Services, record: TenantRecord, meta: FormMeta) -> dict[str, Any]:
+    catalog, lang = services.catalog, record.lang
+    if form == FORM_ACCOUNT:
+        return forms.account_form(catalog, lang, meta)
+    if form == FORM_INSTANCE:
+        return forms.instance_form(catalog, lang, meta)
+    if form == FORM_SCRIPT:
+        return forms.script_form(catalog, lang, meta)
+    if form == FORM_PURCHASE:
+        return forms.purchase_form(catalog, lang, meta)
+    if form == FORM_SIP_TRUNK:
+        return sip_form(catalog, lang, meta)
+    if form == FORM_CHECKLIST:
+        return forms.checklist_form(catalog, lang, meta, Step(meta.s))
+    raise FlowError(f"unknown form {form}")
+
+
+async def on_open_form(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    ref = parse_prompt(action.get("value"))
+    record: TenantRecord | None = None
+    try:
+        if ref is None or ref.f is None:
+            raise FlowError("malformed button value")
+        record = await authorised_prompt(services, actor, ref)
+        meta = FormMeta(t=record.tenant_id, s=ref.s, c=record.channel_id)
+        view = form_for(ref.f, services, record, meta)
+    except (*EXPECTED, ValidationError, ValueError) as exc:
+        lang = await _lang(services, actor, record)
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        return
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        # The trigger lives 3 s; a slow click cannot open a form. Say so instead of failing.
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        await tell(
+            client,
+            channel,
+            actor.user_id,
+            services.catalog.t(record.lang, "conversation.errors.form_expired"),
+        )
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ActionId.STEP_EVENT.value)(on_step_event)
+    app.action(ActionId.OPEN_FORM.value)(on_open_form)

@@ -1,0 +1,48 @@
+"""App Home, rendered fresh each time it is opened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.model import Actor, ActorRole
+from bot.handlers.access import tenant_of_user
+from bot.i18n import Lang
+from bot.services import Services
+from bot.views.home import customer_home, manager_home, se_home
+
+
+async def build_home(services: Services, actor: Actor) -> dict[str, Any]:
+    store = services.store
+    lang = await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
+    now = datetime.now(UTC)
+    stalled_after = timedelta(hours=services.settings.stalled_after_hours)
+    if actor.role is ActorRole.MANAGER:
+        counts = await store.counts_by_step()
+        stalled = await store.stale_since(now - stalled_after, limit=1000)
+        return manager_home(counts, len(stalled), services.catalog, lang)
+    if actor.role is ActorRole.SE:
+        records = await store.get_many(await store.all_tenant_ids(), skip_corrupt=True)
+        mine = [r for r in records.values() if r.se_user in (None, actor.user_id)]
+        return se_home(mine, services.catalog, lang, now, stalled_after)
+    record = await tenant_of_user(store, services.memberships, actor.user_id)
+    lang = await services.locales.lang_of(actor.user_id, record.lang if record else Lang.ZH)
+    return customer_home(record, services.catalog, lang)
+
+
+async def on_home_opened(
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    await client.views_publish(user_id=actor.user_id, view=await build_home(services, actor))
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(on_home_opened)

@@ -1,0 +1,51 @@
+"""The one place a refusal becomes a sentence for the user, in their language."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.errors import FlowError
+from bot.i18n import Catalog, Lang
+from bot.onboarding import ConversationError
+from bot.slackapi import escape
+from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
+from bot.views.text import render
+
+log = logging.getLogger(__name__)
+
+# What a user is told, per kind of refusal. Anything else is a bug: logged, and answered with
+# the generic apology by the app's error handler.
+EXPECTED = (
+    FlowError,
+    ConversationError,
+    TenantNotFound,
+    CorruptRecord,
+    UnknownSchemaVersion,
+    Contention,
+)
+
+
+def explain(exc: Exception, catalog: Catalog, lang: Lang) -> str:
+    if isinstance(exc, FlowError):
+        return render(exc.message, catalog, lang)
+    if isinstance(exc, ConversationError):
+        return catalog.t(lang, exc.key, **{k: escape(v) for k, v in exc.params.items()})
+    if isinstance(exc, TenantNotFound):
+        return catalog.t(lang, "conversation.errors.tenant_not_found", tenant=escape(exc.tenant_id))
+    if isinstance(exc, CorruptRecord | UnknownSchemaVersion):
+        log.error("unreadable tenant record: %s", exc)
+        return catalog.t(lang, "conversation.errors.tenant_unreadable")
+    if isinstance(exc, Contention):
+        return catalog.t(lang, "conversation.errors.busy")
+    return catalog.t(lang, "errors.internal")
+
+
+async def tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
+    """An ephemeral reply only `user` sees."""
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not answer %s ephemerally: %s", user, exc.response.get("error"))

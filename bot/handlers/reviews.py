@@ -1,0 +1,283 @@
+"""SE actions in the ops channel: document and call-script verdicts, SIP-trunk stages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.catalogue import document_spec
+from bot.flows.engine import (
+    AdvanceSipStage,
+    ApproveDocument,
+    ApproveScript,
+    FlowEvent,
+    RejectDocument,
+    RejectScript,
+)
+from bot.flows.errors import InputField, InvalidValue
+from bot.flows.model import Actor, ActorRole, DocKind, SipStage
+from bot.handlers.actions import channel_of
+from bot.handlers.replies import EXPECTED, explain, tell
+from bot.i18n import Lang
+from bot.ids import ActionId, CallbackId
+from bot.onboarding import ConversationError
+from bot.services import Services
+from bot.views.forms import submitted_text
+from bot.views.refs import FormMeta, parse_form
+from bot.views.reviews import (
+    ReviewRef,
+    assigned_number_form,
+    parse_review,
+    reject_form,
+    stage_value,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NotReviewer(ConversationError):
+    key = "reviews.not_se"
+
+
+def _require_se(actor: Actor) -> None:
+    if actor.role is not ActorRole.SE:
+        raise NotReviewer()
+
+
+async def _lang(services: Services, actor: Actor) -> Lang:
+    return await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
+
+
+async def _act(
+    services: Services,
+    client: AsyncWebClient,
+    actor: Actor,
+    channel: str,
+    tenant: str,
+    event: FlowEvent,
+) -> None:
+    """Apply an SE's event; a refusal is told to the SE only, and the card stays as it was."""
+    try:
+        _require_se(actor)
+        await services.onboardings.act(tenant, event, actor)
+    except EXPECTED as exc:
+        await tell(
+            client,
+            channel,
+            actor.user_id,
+            explain(exc, services.catalog, await _lang(services, actor)),
+        )
+        return
+    await services.runner.drain(tenant)
+
+
+async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> bool:
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        return False
+    return True
+
+
+def _review(action: dict[str, Any]) -> ReviewRef:
+    ref = parse_review(action.get("value"))
+    if ref is None:
+        raise InvalidValue(InputField.EVENT, "malformed")
+    return ref
+
+
+async def on_approve_document(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    try:
+        ref = _review(action)
+        event = ApproveDocument(kind=DocKind(ref.k or ""), revision=ref.r)
+    except (InvalidValue, ValueError) as exc:
+        await tell(
+            client,
+            channel,
+            actor.user_id,
+            explain(exc, services.catalog, await _lang(services, actor)),
+        )
+        return
+    await _act(services, client, actor, channel, ref.t, event)
+
+
+async def on_approve_script(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    try:
+        ref = _review(action)
+    except InvalidValue as exc:
+        await tell(
+            client,
+            channel,
+            actor.user_id,
+            explain(exc, services.catalog, await _lang(services, actor)),
+        )
+        return
+    await _act(services, client, actor, channel, ref.t, ApproveScript(revision=ref.r))
+
+
+async def on_reject(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    """Reject (a document or the script): ask the SE for the reason in a form."""
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    lang = await _lang(services, actor)
+    try:
+        _require_se(actor)
+        ref = _review(action)
+        record = await services.onboardings.get(ref.t)
+        if action["action_id"] == ActionId.REJECT_DOCUMENT:
+            kind = DocKind(ref.k or "")
+            what = services.catalog.t(lang, document_spec(kind).name_key)
+            callback = CallbackId.REJECT_DOCUMENT
+            extra = {"k": kind.value, "r": str(ref.r)}
+        else:
+            what = services.catalog.t(lang, "reviews.script_subject")
+            callback = CallbackId.REJECT_SCRIPT
+            extra = {"r": str(ref.r)}
+    except (*EXPECTED, ValueError) as exc:
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        return
+    meta = FormMeta(t=record.tenant_id, s="review", c=channel, x=extra)
+    if not await _open(client, body, reject_form(services.catalog, lang, meta, callback, what)):
+        await tell(
+            client,
+            channel,
+            actor.user_id,
+            services.catalog.t(lang, "conversation.errors.form_expired"),
+        )
+
+
+async def on_advance_stage(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = channel_of(body)
+    lang = await _lang(services, actor)
+    parsed = stage_value(action.get("value"))
+    try:
+        _require_se(actor)
+        if parsed is None:
+            raise InvalidValue(InputField.EVENT, "malformed")
+        tenant, ticket, stage_number = parsed
+        stage = SipStage(stage_number)
+    except (*EXPECTED, ValueError) as exc:
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        return
+    if stage is SipStage.NUMBER_ASSIGNED:
+        # The last stage needs the number TCCC assigned to the instance.
+        meta = FormMeta(t=tenant, s="sip", c=channel, x={"ticket": ticket})
+        if not await _open(client, body, assigned_number_form(services.catalog, lang, meta)):
+            await tell(
+                client,
+                channel,
+                actor.user_id,
+                services.catalog.t(lang, "conversation.errors.form_expired"),
+            )
+        return
+    await _act(
+        services, client, actor, channel, tenant, AdvanceSipStage(ticket_id=ticket, stage=stage)
+    )
+
+
+def _event_of(callback: CallbackId, view: dict[str, Any], meta: FormMeta) -> FlowEvent:
+    if callback is CallbackId.SIP_NUMBER_ASSIGNED:
+        return AdvanceSipStage(
+            ticket_id=meta.x.get("ticket", ""),
+            stage=SipStage.NUMBER_ASSIGNED,
+            assigned_number=submitted_text(view, InputField.ASSIGNED_NUMBER),
+        )
+    reason = submitted_text(view, InputField.REASON) or ""
+    revision = int(meta.x.get("r", "0"))
+    if callback is CallbackId.REJECT_DOCUMENT:
+        return RejectDocument(kind=DocKind(meta.x.get("k", "")), revision=revision, reason=reason)
+    return RejectScript(revision=revision, reason=reason)
+
+
+async def on_se_form(
+    ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    callback = CallbackId(view["callback_id"])
+    field = (
+        InputField.ASSIGNED_NUMBER
+        if callback is CallbackId.SIP_NUMBER_ASSIGNED
+        else InputField.REASON
+    )
+    lang = await _lang(services, actor)
+    meta = parse_form(view.get("private_metadata"))
+    try:
+        _require_se(actor)
+        if meta is None:
+            raise InvalidValue(field, "malformed")
+        event = _event_of(callback, view, meta)
+        await services.onboardings.act(meta.t, event, actor)
+    except InvalidValue as exc:
+        target = (
+            exc.field if exc.field in (InputField.REASON, InputField.ASSIGNED_NUMBER) else field
+        )
+        await ack(
+            response_action="errors", errors={target.value: explain(exc, services.catalog, lang)}
+        )
+        return
+    except (*EXPECTED, ValueError) as exc:
+        await ack(
+            response_action="errors", errors={field.value: explain(exc, services.catalog, lang)}
+        )
+        return
+    await ack()
+    await services.runner.drain(meta.t)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ActionId.APPROVE_DOCUMENT.value)(on_approve_document)
+    app.action(ActionId.APPROVE_SCRIPT.value)(on_approve_script)
+    app.action(ActionId.REJECT_DOCUMENT.value)(on_reject)
+    app.action(ActionId.REJECT_SCRIPT.value)(on_reject)
+    app.action(ActionId.ADVANCE_SIP_STAGE.value)(on_advance_stage)
+    for callback in (
+        CallbackId.REJECT_DOCUMENT,
+        CallbackId.REJECT_SCRIPT,
+        CallbackId.SIP_NUMBER_ASSIGNED,
+    ):
+        app.view(callback.value)(on_se_form)

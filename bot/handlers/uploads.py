@@ -1,0 +1,248 @@
+"""Files customers upload: qualification documents, or the call script as a file.
+
+A file shared in the tenant's channel (or in a direct message by someone who belongs to a
+tenant) is recognised from the message text or the file name, fetched from Slack's file host
+with the bot token, checked (size, real type by magic bytes, duplicates, whether this role needs
+it), described by its metadata and sha256, and the bytes are dropped. The customer gets the
+verdict as a reply in the file's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import Message, actions, option, section
+from bot.documents import (
+    UploadRejected,
+    ask_which,
+    check_against,
+    classify,
+    inspect_file,
+    to_document,
+)
+from bot.flows.catalogue import document_spec, documents_for
+from bot.flows.effects import MessageRef
+from bot.flows.engine import AddDocument, SubmitScript
+from bot.flows.machine import leaf
+from bot.flows.model import Actor, DocKind
+from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
+from bot.handlers.replies import EXPECTED, explain
+from bot.ids import ActionId
+from bot.services import Services
+from bot.state import TenantRecord
+from bot.views.text import render
+
+log = logging.getLogger(__name__)
+
+# Stages where uploads are documents, and where one is the call script.
+DOCUMENT_STAGES = frozenset(
+    {"qualification.role", "qualification.collecting", "qualification.rework"}
+)
+SCRIPT_STAGE = "numbers.script"
+# More files than this in one message are not processed (each is a download).
+MAX_FILES_PER_MESSAGE = 10
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of a message, and where to answer about it."""
+
+    file: dict[str, Any]
+    text: str
+    channel: str
+    thread_ts: str
+
+
+async def _reply(client: AsyncWebClient, upload: Upload, message: Message | str) -> None:
+    body = Message.of(message, [section(message)]) if isinstance(message, str) else message
+    try:
+        await client.chat_postMessage(channel=upload.channel, thread_ts=upload.thread_ts, **body)
+    except SlackApiError as exc:
+        log.warning("could not reply about an upload: %s", exc.response.get("error"))
+
+
+def pick_menu(services: Services, record: TenantRecord, upload: Upload, prompt: str) -> Message:
+    """Ask which document a file is, with a menu of the role's documents."""
+    assert record.onboarding.role is not None
+    options = [
+        option(
+            services.catalog.t(record.lang, document_spec(kind).name_key),
+            f"{record.tenant_id}|{upload.file['id']}|{kind.value}",
+        )
+        for kind in documents_for(record.onboarding.role)
+    ]
+    menu = {
+        "type": "static_select",
+        "action_id": ActionId.PICK_DOCUMENT.value,
+        "placeholder": {
+            "type": "plain_text",
+            "text": services.catalog.t(record.lang, "conversation.uploads.pick")[:150],
+        },
+        "options": options,
+    }
+    return Message.of(prompt, [section(prompt), actions([menu])])
+
+
+async def take_document(
+    services: Services,
+    client: AsyncWebClient,
+    actor: Actor,
+    record: TenantRecord,
+    upload: Upload,
+    kind: DocKind | None,
+) -> None:
+    """Fetch, check and record one upload as `kind` (or ask which document it is)."""
+    catalog, lang = services.catalog, record.lang
+    settings = services.settings
+    assert settings.slack_bot_token is not None
+    try:
+        inspected = await inspect_file(
+            services.http,
+            upload.file,
+            bot_token=settings.slack_bot_token.get_secret_value(),
+            allowed_hosts=settings.slack_file_hosts,
+            max_bytes=settings.max_upload_bytes,
+            slack=client,
+        )
+    except UploadRejected as exc:
+        log.info("upload %s refused: %s", upload.file.get("id"), exc.reason.value)
+        await _reply(client, upload, render(exc.message, catalog, lang))
+        return
+    if kind is None:
+        await _reply(
+            client,
+            upload,
+            pick_menu(services, record, upload, render(ask_which(inspected), catalog, lang)),
+        )
+        return
+    check = check_against(record.onboarding, kind, inspected)
+    if not check.ok:
+        await _reply(client, upload, render(check.message, catalog, lang))
+        return
+    document = to_document(kind, inspected, actor.user_id, datetime.now(UTC), check.previous)
+    try:
+        await services.onboardings.act(record.tenant_id, AddDocument(document=document), actor)
+    except EXPECTED as exc:
+        await _reply(client, upload, explain(exc, catalog, lang))
+        return
+    await _reply(client, upload, render(check.message, catalog, lang))
+    await services.runner.drain(record.tenant_id)
+
+
+async def take_script(
+    services: Services, client: AsyncWebClient, actor: Actor, record: TenantRecord, upload: Upload
+) -> None:
+    """A file shared while the call script is due is the script: it goes to review as a file."""
+    event = SubmitScript(
+        file_id=str(upload.file.get("id")), file_name=str(upload.file.get("name") or "")
+    )
+    try:
+        await services.onboardings.act(record.tenant_id, event, actor, stage=SCRIPT_STAGE)
+    except EXPECTED as exc:
+        await _reply(client, upload, explain(exc, services.catalog, record.lang))
+        return
+    await services.runner.drain(record.tenant_id)
+
+
+async def on_file_message(
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    channel = str(event.get("channel") or "")
+    if event.get("channel_type") == "im":
+        record = await tenant_of_user(services.store, services.memberships, actor.user_id)
+    else:
+        record = await tenant_of_channel(services.store, channel)
+    if record is None:
+        return  # files in channels without an onboarding are none of our business
+    files = [f for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")]
+    uploads = [
+        Upload(
+            file=f,
+            text=str(event.get("text") or "") if len(files) == 1 else "",
+            channel=channel,
+            thread_ts=str(event.get("thread_ts") or event.get("ts")),
+        )
+        for f in files
+    ]
+    if not uploads:
+        return
+    lang = record.lang
+    if not await may_act_for(services.memberships, record, actor):
+        return
+    if len(uploads) > MAX_FILES_PER_MESSAGE:
+        await _reply(
+            client,
+            uploads[0],
+            services.catalog.t(lang, "conversation.uploads.too_many", limit=MAX_FILES_PER_MESSAGE),
+        )
+        uploads = uploads[:MAX_FILES_PER_MESSAGE]
+    stage = leaf(record.onboarding.state)
+    if stage == SCRIPT_STAGE and len(uploads) == 1:
+        await take_script(services, client, actor, record, uploads[0])
+        return
+    if stage not in DOCUMENT_STAGES:
+        await _reply(client, uploads[0], services.catalog.t(lang, "conversation.uploads.not_now"))
+        return
+    if record.onboarding.role is None:
+        await _reply(
+            client,
+            uploads[0],
+            render(MessageRef(key="uploads.no_role_yet"), services.catalog, lang),
+        )
+        return
+    required = documents_for(record.onboarding.role)
+    for upload in uploads:
+        kind = classify(
+            upload.text, str(upload.file.get("name") or ""), required, keywords=services.keywords
+        )
+        # Each file is checked against the record as it is after the previous one.
+        fresh = await services.onboardings.get(record.tenant_id)
+        await take_document(services, client, actor, fresh, upload, kind)
+
+
+async def on_pick_document(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    actor: Actor = context["actor"]
+    value = str((action.get("selected_option") or {}).get("value") or "")
+    tenant_id, _, rest = value.partition("|")
+    file_id, _, kind_value = rest.partition("|")
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    upload = Upload(
+        file={"id": file_id, "file_access": "check_file_info"},
+        text="",
+        channel=channel,
+        thread_ts=str(message.get("thread_ts") or message.get("ts") or ""),
+    )
+    try:
+        record = await services.onboardings.get(tenant_id)
+        if not await may_act_for(services.memberships, record, actor):
+            raise NotInTenant()
+        kind = DocKind(kind_value)
+    except (*EXPECTED, ValueError) as exc:
+        lang = await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
+        await _reply(client, upload, explain(exc, services.catalog, lang))
+        return
+    await take_document(services, client, actor, record, upload, kind)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ActionId.PICK_DOCUMENT.value)(on_pick_document)

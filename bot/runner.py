@@ -1,0 +1,286 @@
+"""The effect runner: carries out what the outbox holds, in order, and marks it done.
+
+A handler commits a change together with its effects (see `bot.state.store`), acks Slack, and
+then asks the runner to drain that tenant's outbox. A periodic sweep drains every tenant with
+effects left over (a crashed replica, a failed Slack call), so nothing committed is lost.
+
+Effects of one tenant are carried out in the order they were written (a welcome before the
+checklist before the first prompt), so a failing effect stops the ones behind it until it
+succeeds or is given up on. Delivery is at least once; each effect is written to be safe to
+repeat (messages the bot keeps are updated in place by their stored ts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import Message
+from bot.flows.effects import (
+    Effect,
+    NotifyCustomer,
+    NotifyOps,
+    OpenSipTicket,
+    PostDocumentReview,
+    PostScriptReview,
+    PostStepPrompt,
+    SipStageChanged,
+    UpdateChecklist,
+    UpdateDocumentReview,
+    UpdateScriptReview,
+)
+from bot.flows.machine import leaf
+from bot.i18n import Catalog, Lang
+from bot.logs import log_context
+from bot.onboarding import Onboardings
+from bot.state import PendingEffect, RedisOutbox, TenantRecord
+from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
+from bot.views.notices import notice_message
+from bot.views.progress import progress_message
+from bot.views.prompts import closed_prompt_message, prompt_message
+from bot.views.reviews import document_review_card, script_review_card
+from bot.views.text import render
+
+log = logging.getLogger(__name__)
+
+# How long one replica holds an effect; a failed effect is retried after this.
+CLAIM_TTL = timedelta(seconds=30)
+SWEEP_INTERVAL_SECONDS = 15.0
+
+
+class EffectFailed(Exception):
+    """An effect could not be carried out this time; it stays in the outbox."""
+
+
+class RetryLater(EffectFailed):
+    """Not a failure of ours (a ticket backend is down): retry, do not count it, and let the
+    effects behind it go ahead."""
+
+
+@dataclass
+class EffectRunner:
+    onboardings: Onboardings
+    slack: AsyncWebClient
+    catalog: Catalog
+    ops_channel: str | None
+    ops_lang: Lang
+    tickets: TicketDispatcher
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _permalinks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outbox(self) -> RedisOutbox:
+        return self.onboardings.store.outbox
+
+    # -- driving ---------------------------------------------------------------------------------
+    async def drain(self, tenant_id: str) -> None:
+        """Carry out the tenant's pending effects, oldest first."""
+        with log_context(tenant=tenant_id):
+            for pending in await self.outbox.pending_effects(tenant_id):
+                claim = await self.outbox.claim(tenant_id, pending.effect_id, CLAIM_TTL)
+                if claim is None:
+                    return  # another replica is on it; keep the order by not skipping ahead
+                try:
+                    await self._carry_out(tenant_id, pending)
+                except RetryLater as exc:
+                    log.info("effect %s deferred: %s", pending.effect_id, exc)
+                    continue  # its claim spaces out the retries
+                except Exception as exc:  # any failure leaves the effect pending
+                    await self._failed(tenant_id, pending, exc)
+                    return
+                await self.outbox.mark_done(tenant_id, pending.stream_entry_id)
+                await self.outbox.release_claim(claim)
+
+    def kick(self, tenant_id: str) -> None:
+        """Drain in the background (after an ack), keeping a reference so the task lives."""
+        task = asyncio.create_task(self._drain_quietly(tenant_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for background drains (tests, the shell, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def sweep(self) -> None:
+        for tenant_id in await self.outbox.tenants_with_pending():
+            await self._drain_quietly(tenant_id)
+
+    async def run_until(
+        self, stop: asyncio.Event, interval: float = SWEEP_INTERVAL_SECONDS
+    ) -> None:
+        """Sweep every `interval` seconds until `stop` is set.
+
+        Stopping is by event rather than only by cancelling the task: a cancellation that
+        lands inside a Redis call can be absorbed by the client, and the loop must end anyway.
+        """
+        while not stop.is_set():
+            try:
+                await self.sweep()
+            except Exception:  # a sweep must never stop the loop; the next one retries
+                log.exception("outbox sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def _drain_quietly(self, tenant_id: str) -> None:
+        try:
+            await self.drain(tenant_id)
+        except Exception:
+            log.exception("draining the outbox of %s failed", tenant_id)
+
+    async def _failed(self, tenant_id: str, pending: PendingEffect, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        attempts = await self.outbox.record_failure(tenant_id, pending.effect_id, error)
+        if attempts >= self.outbox.max_attempts:
+            log.error(
+                "gave up on effect %s after %s attempts: %s", pending.effect_id, attempts, error
+            )
+            await self.outbox.abandon(tenant_id, pending.stream_entry_id, error)
+        else:
+            log.warning("effect %s failed (attempt %s): %s", pending.effect_id, attempts, error)
+
+    # -- carrying out ----------------------------------------------------------------------------
+    async def _carry_out(self, tenant_id: str, pending: PendingEffect) -> None:
+        record = await self.onboardings.get(tenant_id)
+        effect: Effect = pending.effect
+        match effect:
+            case UpdateChecklist():
+                await self._checklist(record)
+            case PostStepPrompt():
+                await self._prompt(record, effect)
+            case NotifyCustomer():
+                text = render(effect.text, self.catalog, record.lang)
+                await self._post(record.channel_id, notice_message(text))
+            case NotifyOps():
+                await self.notify_ops(record, render(effect.text, self.catalog, self.ops_lang))
+            case PostDocumentReview(round=round_):
+                await self._document_card(record, round_)
+            case UpdateDocumentReview():
+                await self._document_card(record, record.onboarding.document_round)
+            case PostScriptReview() | UpdateScriptReview():
+                await self._script_card(record)
+            case OpenSipTicket(ticket_id=ticket_id):
+                await self._ticket(record, ticket_id, opening=True)
+            case SipStageChanged(ticket_id=ticket_id):
+                await self._ticket(record, ticket_id, opening=False)
+
+    async def _post(self, channel: str, message: Message, **extra: Any) -> str:
+        try:
+            resp = await self.slack.chat_postMessage(channel=channel, **message, **extra)
+        except SlackApiError as exc:
+            raise EffectFailed(f"chat.postMessage: {exc.response.get('error')}") from None
+        return str(resp["ts"])
+
+    async def _update(self, channel: str, ts: str, message: Message) -> bool:
+        """Update a message in place; False when it is gone (deleted), so the caller re-posts."""
+        try:
+            await self.slack.chat_update(channel=channel, ts=ts, **message)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("message_not_found", "cant_update_message"):
+                return False
+            raise EffectFailed(f"chat.update: {exc.response.get('error')}") from None
+        return True
+
+    async def _checklist(self, record: TenantRecord) -> None:
+        message = progress_message(record, self.catalog)
+        ts = record.slack.checklist_ts
+        if ts and await self._update(record.channel_id, ts, message):
+            return
+        ts = await self._post(record.channel_id, message)
+        await self.onboardings.remember(record.tenant_id, checklist_ts=ts)
+
+    async def _prompt(self, record: TenantRecord, effect: PostStepPrompt) -> None:
+        stage = effect.stage or effect.step.value
+        if leaf(record.onboarding.state) != stage:
+            return  # the onboarding has moved on; a newer prompt is queued behind this one
+        old_ts, old_stage = record.slack.prompt_ts, record.slack.prompt_stage
+        ts = await self._post(record.channel_id, prompt_message(record, stage, self.catalog))
+        await self.onboardings.remember(record.tenant_id, prompt_ts=ts, prompt_stage=stage)
+        if old_ts and old_stage and old_ts != ts:
+            # The old prompt keeps its guidance but loses its buttons.
+            await self._update(
+                record.channel_id, old_ts, closed_prompt_message(record, old_stage, self.catalog)
+            )
+
+    async def permalink(self, file_id: str) -> str | None:
+        """A link SEs can open to see an uploaded file in Slack (kept: it never changes)."""
+        if file_id in self._permalinks:
+            return self._permalinks[file_id]
+        try:
+            resp = await self.slack.files_info(file=file_id)
+        except SlackApiError as exc:
+            log.warning("no permalink for %s: %s", file_id, exc.response.get("error"))
+            return None
+        link = (resp.get("file") or {}).get("permalink")
+        if isinstance(link, str) and link.startswith("https://"):
+            self._permalinks[file_id] = link
+            return link
+        return None
+
+    def _ops_channel(self) -> str:
+        if self.ops_channel is None:
+            raise EffectFailed("ONBOARDING_OPS_CHANNEL is not set")
+        return self.ops_channel
+
+    async def _document_card(self, record: TenantRecord, round_: int) -> None:
+        files = [doc.file_id for doc in record.onboarding.documents.values()]
+        links = {f: link for f in files if (link := await self.permalink(f))}
+        card = document_review_card(record, round_, self.catalog, self.ops_lang, links)
+        channel = self._ops_channel()
+        ts = record.slack.review_card_ts.get(round_)
+        if ts and await self._update(channel, ts, card):
+            return
+        ts = await self._post(channel, card)
+        cards = {**record.slack.review_card_ts, round_: ts}
+        await self.onboardings.remember(record.tenant_id, review_card_ts=cards)
+
+    async def _script_card(self, record: TenantRecord) -> None:
+        script = record.onboarding.script
+        link = await self.permalink(script.file_id) if script and script.file_id else None
+        card = script_review_card(record, self.catalog, self.ops_lang, link)
+        channel = self._ops_channel()
+        ts = record.slack.script_card_ts
+        # A new revision gets a new card, so the reviewer sees it arrive; verdicts update it.
+        same_revision = script is not None and record.slack.script_card_revision == script.revision
+        if ts and same_revision and await self._update(channel, ts, card):
+            return
+        ts = await self._post(channel, card)
+        await self.onboardings.remember(
+            record.tenant_id,
+            script_card_ts=ts,
+            script_card_revision=script.revision if script else None,
+        )
+
+    async def _ticket(self, record: TenantRecord, ticket_id: str, *, opening: bool) -> None:
+        view = ticket_view_from_record(record, self.catalog, ticket_id)
+        try:
+            if opening:
+                await self.tickets.open(view)
+            else:
+                await self.tickets.stage_changed(view)
+        except TicketsPending as exc:
+            # A backend is down: the ticket stays pending and is retried with its own backoff.
+            # The effects behind it (telling the customer) need not wait for Jira.
+            raise RetryLater(f"ticket {ticket_id}: {exc}") from None
+        except TicketBusy:
+            raise RetryLater(f"ticket {ticket_id} is being delivered elsewhere") from None
+
+    async def notify_ops(self, record: TenantRecord, text: str) -> str | None:
+        if self.ops_channel is None:
+            log.warning("ONBOARDING_OPS_CHANNEL is not set; an ops notice was not posted")
+            return None
+        footer = self.catalog.t(
+            self.ops_lang,
+            "conversation.ops_footer",
+            company=record.company,
+            tenant=record.tenant_id,
+            channel=record.channel_id,
+        )
+        return await self._post(self.ops_channel, notice_message(text, footer))

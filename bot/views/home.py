@@ -1,0 +1,96 @@
+"""App Home: the customer's progress, an SE's tenants (stalled first), a manager's summary."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.blocks import Block, context, divider, header, section
+from bot.flows.catalogue import step_spec
+from bot.flows.model import Step
+from bot.i18n import Catalog, Lang
+from bot.slackapi import escape
+from bot.state import TenantRecord
+from bot.views.progress import next_action_text, progress_message
+
+# A home view holds at most 100 blocks; each tenant takes two.
+MAX_TENANTS_SHOWN = 40
+
+
+def home_view(blocks: list[Block]) -> dict[str, Any]:
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> dict[str, Any]:
+    blocks: list[Block] = [header(catalog.t(lang, "conversation.home.title"))]
+    if record is None:
+        blocks.append(section(catalog.t(lang, "conversation.home.no_tenant")))
+    else:
+        blocks += progress_message(record, catalog, lang)["blocks"]
+    return home_view(blocks)
+
+
+def _age(now: datetime, then: datetime, catalog: Catalog, lang: Lang) -> str:
+    hours = int((now - then).total_seconds() // 3600)
+    if hours < 24:
+        return catalog.t(lang, "conversation.home.hours_ago", hours=hours)
+    return catalog.t(lang, "conversation.home.days_ago", days=hours // 24)
+
+
+def se_home(
+    records: list[TenantRecord],
+    catalog: Catalog,
+    lang: Lang,
+    now: datetime,
+    stalled_after: timedelta,
+) -> dict[str, Any]:
+    """The SE's tenants, the stalled ones first (oldest activity first), each with its next step."""
+    active = [r for r in records if r.step is not Step.LIVE]
+    active.sort(key=lambda r: r.last_activity_at)
+    live = len(records) - len(active)
+    blocks: list[Block] = [
+        header(catalog.t(lang, "conversation.home.se_title")),
+        context(catalog.t(lang, "conversation.home.se_counts", active=len(active), live=live)),
+    ]
+    if not active:
+        blocks.append(section(catalog.t(lang, "conversation.home.se_none")))
+    for record in active[:MAX_TENANTS_SHOWN]:
+        stalled = now - record.last_activity_at >= stalled_after
+        title = catalog.t(lang, step_spec(record.step).title_key)
+        line = catalog.t(
+            lang,
+            "conversation.home.tenant_line",
+            company=escape(record.company),
+            tenant=record.tenant_id,
+            channel=record.channel_id,
+            number=record.step.number,
+            step=title,
+            age=_age(now, record.last_activity_at, catalog, lang),
+        )
+        if stalled:
+            line = "⚠️ " + catalog.t(lang, "conversation.home.stalled") + " · " + line
+        blocks += [section(line + "\n" + next_action_text(record, catalog, lang)), divider()]
+    if len(active) > MAX_TENANTS_SHOWN:
+        blocks.append(
+            context(
+                catalog.t(lang, "conversation.home.more", count=len(active) - MAX_TENANTS_SHOWN)
+            )
+        )
+    return home_view(blocks)
+
+
+def manager_home(
+    counts: dict[Step, int], stalled: int, catalog: Catalog, lang: Lang
+) -> dict[str, Any]:
+    total = sum(counts.values())
+    lines = [
+        f"{step.number if step is not Step.LIVE else '✓'}. "
+        f"{catalog.t(lang, step_spec(step).title_key)}: *{counts.get(step, 0)}*"
+        for step in Step
+    ]
+    blocks: list[Block] = [
+        header(catalog.t(lang, "conversation.home.manager_title")),
+        section(catalog.t(lang, "conversation.home.manager_counts", total=total, stalled=stalled)),
+        section("\n".join(lines)),
+    ]
+    return home_view(blocks)

@@ -1,0 +1,100 @@
+"""The SIP-trunk request form and reading it back into a `SipTrunkRequest`."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from typing import Any
+
+from bot.blocks import context, section
+from bot.flows.errors import InputField, InvalidValue
+from bot.flows.model import SipTrunkRequest
+from bot.i18n import Catalog, Lang
+from bot.ids import CallbackId
+from bot.views.forms import View, modal, submitted_text, text_input
+from bot.views.prompts import sip_parameters_text
+from bot.views.refs import FormMeta
+
+_SPLIT = re.compile(r"[\s,;，；、]+")
+
+
+def sip_form(catalog: Catalog, lang: Lang, meta: FormMeta) -> View:
+    t = catalog.t
+    blocks = [
+        section(t(lang, "conversation.forms.sip_intro")),
+        context(sip_parameters_text(catalog, lang)),
+        text_input(
+            t(lang, "flow.fields.carrier"),
+            InputField.CARRIER,
+            max_length=60,
+            hint=t(lang, "conversation.forms.carrier_hint"),
+        ),
+        text_input(
+            t(lang, "flow.fields.sip_numbers"),
+            InputField.SIP_NUMBERS,
+            multiline=True,
+            max_length=1000,
+            hint=t(lang, "conversation.forms.sip_numbers_hint"),
+        ),
+        text_input(
+            t(lang, "flow.fields.signalling"),
+            InputField.SIGNALLING,
+            multiline=True,
+            max_length=1000,
+            hint=t(lang, "conversation.forms.signalling_hint"),
+        ),
+        text_input(
+            t(lang, "flow.fields.media_ip_range"),
+            InputField.MEDIA_IP_RANGE,
+            optional=True,
+            max_length=200,
+            hint=t(lang, "conversation.forms.media_hint"),
+        ),
+        text_input(t(lang, "flow.fields.contact_name"), InputField.CONTACT_NAME, max_length=60),
+        text_input(t(lang, "flow.fields.contact_phone"), InputField.CONTACT_PHONE, max_length=30),
+    ]
+    return modal(catalog, lang, CallbackId.SIP_TRUNK, "conversation.forms.sip_title", meta, blocks)
+
+
+def _items(text: str | None) -> list[str]:
+    return [item for item in _SPLIT.split(text or "") if item]
+
+
+def media_range(value: str) -> str:
+    """A carrier's media addresses: IPs, CIDR blocks or `first-last` ranges, comma-separated."""
+    items = _items(value)
+    if not items:
+        raise InvalidValue(InputField.MEDIA_IP_RANGE, "empty")
+    for item in items:
+        first, dash, last = item.partition("-")
+        try:
+            if dash:
+                start, end = ipaddress.ip_address(first), ipaddress.ip_address(last)
+                if start.version != end.version or int(start) > int(end):
+                    raise ValueError("range runs backwards")
+            else:
+                ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise InvalidValue(InputField.MEDIA_IP_RANGE, "not_ip_range") from None
+    return ", ".join(items)
+
+
+def read_sip_form(view: dict[str, Any]) -> SipTrunkRequest:
+    """The request as typed; the flow validates every value (IP:port, phone numbers) and raises
+    `InvalidValue` naming the field."""
+    media = submitted_text(view, InputField.MEDIA_IP_RANGE)
+    return SipTrunkRequest(
+        carrier=submitted_text(view, InputField.CARRIER) or "",
+        numbers=_items(submitted_text(view, InputField.SIP_NUMBERS)),
+        signalling=_items(submitted_text(view, InputField.SIGNALLING)),
+        media_ip_range=media_range(media) if media else None,
+        contact_name=submitted_text(view, InputField.CONTACT_NAME) or "",
+        contact_phone=submitted_text(view, InputField.CONTACT_PHONE) or "",
+    )
+
+
+def ticket_id_for(view_id: str, tenant_id: str) -> str:
+    """One ticket per submitted form: a retried or repeated submission maps to the same id."""
+    digest = hashlib.sha256(f"{tenant_id}:{view_id}".encode()).hexdigest()[:8].upper()
+    return f"SIP-{digest}"
