@@ -41,6 +41,7 @@ def help_message(
     if hint:
         blocks.append(section(hint))
     blocks.append(section(title + "\n" + "\n".join(f"• {line}" for line in lines)))
+    blocks.append(context(catalog.t(lang, "help.footer")))
     text = f"{hint}\n{title}" if hint else title
     return Message.of(text, blocks)
 

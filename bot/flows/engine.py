@@ -395,15 +395,16 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
     stage = leaf(after.state)
     if step_changed or isinstance(event, OverrideStep):
         effects.append(UpdateChecklist())
+    # The new prompt goes last: the customer reads what happened ("approved") before what to
+    # do next.
+    prompt: PostStepPrompt | None = None
     if (step_changed or leaf(before.state) != stage or isinstance(event, OverrideStep)) and (
         stage not in WAITING_STAGES
     ):
-        effects.append(
-            PostStepPrompt(
-                step=after.step,
-                stage=stage if stage != after.step.value else None,
-                next_action=next_action(after),
-            )
+        prompt = PostStepPrompt(
+            step=after.step,
+            stage=stage if stage != after.step.value else None,
+            next_action=next_action(after),
         )
 
     match event:
@@ -501,6 +502,8 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
             pass
     if step_changed and after.step is Step.LIVE:
         effects.append(NotifyOps(message="flow.ops.live"))
+    if prompt is not None:
+        effects.append(prompt)
     return effects
 
 

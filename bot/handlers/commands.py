@@ -12,7 +12,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.blocks import Message, help_message, section
-from bot.flows.model import Actor, ActorRole
+from bot.flows.engine import OverrideStep
+from bot.flows.model import Actor, ActorRole, Step
 from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
@@ -155,6 +156,24 @@ def help_for(req: CommandRequest, hint: str | None = None) -> Message:
 
 
 # Only subcommands that work are listed; each issue that adds one adds it here.
+async def _move(req: CommandRequest) -> Message | None:
+    """`/onboard move <tenant> <step 1-8> <reason>`: an SE moves a tenant, for the record."""
+    services = req.services
+    parts = req.args.split(maxsplit=2)
+    steps = {str(step.number): step for step in Step.ordered()} | {
+        s.value: s for s in Step.ordered()
+    }
+    if len(parts) < 3 or parts[1].lower() not in steps:
+        return _say(req, "conversation.errors.move_usage")
+    tenant_id, step, reason = parts[0].lower(), steps[parts[1].lower()], parts[2]
+    try:
+        await services.onboardings.act(tenant_id, OverrideStep(step=step, reason=reason), req.actor)
+    except EXPECTED as exc:
+        return _refusal(req, exc)
+    services.runner.kick(tenant_id)
+    return _say(req, "conversation.moved", tenant=tenant_id, number=step.number)
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in [
@@ -162,6 +181,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("start", _start),
         Subcommand("status", _status),
         Subcommand("lang", _lang),
+        Subcommand("move", _move, staff_only=True),
     ]
 }
 

@@ -31,6 +31,8 @@ FORM_PURCHASE = "purchase"
 FORM_SIP_TRUNK = "sip_trunk"
 FORM_CHECKLIST = "checklist"
 
+NEXT_BLOCK = "next"
+
 
 class _Prompt:
     """Builds one prompt; keeps the tenant, stage and language every button needs."""
@@ -69,7 +71,9 @@ class _Prompt:
 
     def next_action(self) -> None:
         action = render(next_action(self.record.onboarding), self.catalog, self.lang)
-        self.text(self.t("conversation.next", action=action))
+        block = section(self.t("conversation.next", action=action))
+        block["block_id"] = NEXT_BLOCK  # true only while the prompt is current
+        self.blocks.append(block)
 
     def step_header(self, step: Step) -> None:
         self.text(
@@ -277,6 +281,10 @@ def prompt_message(record: TenantRecord, stage: str, catalog: Catalog) -> Messag
 def closed_prompt_message(record: TenantRecord, stage: str, catalog: Catalog) -> Message:
     """An earlier prompt once a newer one is posted: the same guidance, no buttons to click."""
     message = prompt_message(record, stage, catalog)
-    blocks = [b for b in message["blocks"] if b.get("type") != "actions"]
+    blocks = [
+        b
+        for b in message["blocks"]
+        if b.get("type") != "actions" and b.get("block_id") != NEXT_BLOCK
+    ]
     blocks.append(context(catalog.t(record.lang, "conversation.prompt.superseded")))
     return Message.of(message["text"], blocks)
