@@ -181,7 +181,8 @@ def _next_move(ob: Onboarding, draw: Any) -> tuple[FlowEvent, Actor] | None:
             assert ob.sip is not None
             stage = SipStage(ob.sip.stage + 1)
             number = {"assigned_number": "075586013388"}
-            return event("advance_sip_stage", ticket_id="T-1", stage=stage, **number), SE
+            ticket = ob.sip.ticket_id  # a random move may have opened it under another id
+            return event("advance_sip_stage", ticket_id=ticket, stage=stage, **number), SE
         case "console" | "login" | "sdk" as step:
             return event(f"confirm_{step}", items=list(CHECKLISTS[Step(step)])), CUSTOMER
         case _:
