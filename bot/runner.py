@@ -74,6 +74,8 @@ class EffectRunner:
     tickets: TicketDispatcher
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _permalinks: dict[str, str] = field(default_factory=dict)
+    _draining: set[str] = field(default_factory=set)
+    _again: set[str] = field(default_factory=set)
 
     @property
     def outbox(self) -> RedisOutbox:
@@ -81,7 +83,26 @@ class EffectRunner:
 
     # -- driving ---------------------------------------------------------------------------------
     async def drain(self, tenant_id: str) -> None:
-        """Carry out the tenant's pending effects, oldest first."""
+        """Carry out the tenant's pending effects, oldest first.
+
+        One drain per tenant runs in this process at a time; a drain asked for while one runs
+        makes the running one look again when it finishes, so effects written meanwhile (a
+        second upload while the first one's messages go out) are not left for the sweep.
+        """
+        if tenant_id in self._draining:
+            self._again.add(tenant_id)
+            return
+        self._draining.add(tenant_id)
+        try:
+            while True:
+                self._again.discard(tenant_id)
+                await self._drain_once(tenant_id)
+                if tenant_id not in self._again:
+                    return
+        finally:
+            self._draining.discard(tenant_id)
+
+    async def _drain_once(self, tenant_id: str) -> None:
         with log_context(tenant=tenant_id):
             for pending in await self.outbox.pending_effects(tenant_id):
                 claim = await self.outbox.claim(tenant_id, pending.effect_id, CLAIM_TTL)
