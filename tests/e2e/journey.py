@@ -300,7 +300,7 @@ class Journey:
             )
             await self.fake.wait_for(
                 "chat.update",
-                where=lambda c: c.args.get("ts") == card.ts and len(card.history) > before,
+                where=lambda c, n=before: c.args.get("ts") == card.ts and len(card.history) > n,
             )
 
     async def review_card(self, round_: int = 1) -> Message:

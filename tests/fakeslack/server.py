@@ -383,7 +383,7 @@ class FakeSlack:
         *,
         count: int = 1,
         where: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the wait's deadline is the API here
+        timeout: float = 5.0,
     ) -> list[Call]:
         """Wait until at least `count` calls of `method` (matching `where`) were received."""
 
@@ -399,7 +399,7 @@ class FakeSlack:
         channel: str | None = None,
         where: Callable[[Message], bool] | None = None,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the wait's deadline is the API here
+        timeout: float = 5.0,
     ) -> list[Message]:
         """Wait for messages to exist (posted, ephemeral, or a shared file), whichever call."""
 
@@ -414,7 +414,7 @@ class FakeSlack:
         *,
         count: int = 1,
         where: Callable[[Transfer], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the wait's deadline is the API here
+        timeout: float = 5.0,
     ) -> list[Transfer]:
         def matching() -> list[Transfer]:
             return [t for t in self.downloads if where is None or where(t)]
