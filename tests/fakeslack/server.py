@@ -142,6 +142,7 @@ class FakeSlack:
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
+            "users.conversations": self._users_conversations,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -775,6 +776,36 @@ class FakeSlack:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user.info(include_locale=_truthy(args.get("include_locale")))}
+
+    def _users_conversations(self, args: JSON) -> JSON:
+        """The conversations a user is a member of (the bot's token asks about `user`)."""
+        user_id = str(args.get("user") or "")
+        if user_id not in self.users:
+            raise SlackError("user_not_found")
+        wanted = {t for t in str(args.get("types") or "public_channel").split(",") if t}
+
+        def kind(channel: Channel) -> str:
+            if channel.is_im:
+                return "im"
+            return "private_channel" if channel.is_private else "public_channel"
+
+        found = [c for c in self.channels.values() if user_id in c.members and kind(c) in wanted]
+        limit = int(args.get("limit") or 100)
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(args["cursor"])).decode().split(":", 1)[1])
+            except (ValueError, IndexError):
+                raise SlackError("invalid_cursor") from None
+        page = found[start : start + limit]
+        end = start + len(page)
+        cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(found) else ""
+        return {
+            "channels": [
+                c.info(team_id=self.team_id, shared_team_ids=[self.team_id]) for c in page
+            ],
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     def _views_open(self, args: JSON) -> JSON:
         view_json = _view(args.get("view"), kinds=("modal",))

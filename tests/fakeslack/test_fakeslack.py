@@ -210,6 +210,29 @@ async def test_conversations_info_and_members(fake: FakeSlack, client: AsyncWebC
     assert rest["response_metadata"]["next_cursor"] == ""
 
 
+async def test_users_conversations_lists_the_users_channels(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0SECRET001", "secret", members=[CUSTOMER], is_private=True)
+    fake.add_channel("C0ELSEWHERE", "elsewhere", members=[fake.bot_user_id])
+    fake.open_im(CUSTOMER)
+    public = await client.users_conversations(user=CUSTOMER)
+    assert [c["id"] for c in public["channels"]] == [CHANNEL]
+    both = await client.users_conversations(
+        user=CUSTOMER, types="public_channel,private_channel", limit=1
+    )
+    more = await client.users_conversations(
+        user=CUSTOMER,
+        types="public_channel,private_channel",
+        cursor=both["response_metadata"]["next_cursor"],
+    )
+    assert [c["id"] for c in both["channels"] + more["channels"]] == [CHANNEL, "C0SECRET001"]
+    assert more["response_metadata"]["next_cursor"] == ""
+    with pytest.raises(SlackApiError) as err:
+        await client.users_conversations(user="U0NOBODY001")
+    assert err.value.response["error"] == "user_not_found"
+
+
 async def test_permalink_and_reaction(fake: FakeSlack, client: AsyncWebClient) -> None:
     seeded = fake.add_message(CHANNEL, "we are live", user=CUSTOMER)
     link = await client.chat_getPermalink(channel=CHANNEL, message_ts=seeded.ts)
