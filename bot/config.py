@@ -112,6 +112,8 @@ class Settings(BaseSettings):
         items = value.split(",") if isinstance(value, str) else list(value or ())
         names = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
         known = {b.value for b in TicketBackend}
+        if not names:
+            raise ValueError(f"name at least one of {', '.join(sorted(known))}")
         for name in names:
             if name not in known:
                 raise ValueError(f"{name!r} is not one of {', '.join(sorted(known))}")

@@ -18,6 +18,7 @@ from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
 from bot.handlers.access import NotInTenant, may_act_for
 from bot.handlers.replies import EXPECTED, explain, tell
+from bot.i18n import Lang
 from bot.ids import ActionId
 from bot.onboarding import StalePrompt
 from bot.services import Services
@@ -44,7 +45,7 @@ def channel_of(body: dict[str, Any]) -> str:
     return str(channel.get("id") or container.get("channel_id") or "")
 
 
-async def _lang(services: Services, actor: Actor, fallback: TenantRecord | None) -> Any:
+async def _lang(services: Services, actor: Actor, fallback: TenantRecord | None) -> Lang:
     default = fallback.lang if fallback else services.settings.ops_lang
     return await services.locales.lang_of(actor.user_id, default)
 
@@ -86,8 +87,10 @@ async def on_step_event(
     await services.runner.drain(ref.t)
 
 
-def form_for(form: str, services: Services, record: TenantRecord, meta: FormMeta) -> dict[str, Any]:
-    catalog, lang = services.catalog, record.lang
+def form_for(form: str, services: Services, lang: Lang, meta: FormMeta) -> dict[str, Any]:
+    """The form `form`, in `lang`: a form is personal, so it speaks the user's language (as
+    ephemeral replies do) and so do its inline errors."""
+    catalog = services.catalog
     if form == FORM_ACCOUNT:
         return forms.account_form(catalog, lang, meta)
     if form == FORM_INSTANCE:
@@ -121,7 +124,7 @@ async def on_open_form(
             raise FlowError("malformed button value")
         record = await authorised_prompt(services, actor, ref)
         meta = FormMeta(t=record.tenant_id, s=ref.s, c=record.channel_id)
-        view = form_for(ref.f, services, record, meta)
+        view = form_for(ref.f, services, await _lang(services, actor, record), meta)
     except (*EXPECTED, ValidationError, ValueError) as exc:
         lang = await _lang(services, actor, record)
         await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))

@@ -22,7 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.app import create_app
-from bot.config import Settings
+from bot.config import Settings, TicketBackend
 from bot.services import Services
 from bot.shell.workspace import (
     BOT_TOKEN,
@@ -378,7 +378,7 @@ async def open_shell(
             "onboarding_se_users": (USERS["se"],),
             "onboarding_manager_users": (USERS["manager"],),
             "onboarding_ops_channel": OPS_CHANNEL_ID,
-            "ticket_backends": ("slack",),
+            "ticket_backends": (TicketBackend.SLACK,),
         }
     )
     services = await Services.start(offline)

@@ -149,7 +149,7 @@ class TicketDispatcher:
     ) -> list[Backend]:
         built: list[Backend] = []
         for name in settings.ticket_backends:
-            if name is BackendName.SLACK:
+            if name == BackendName.SLACK:
                 if settings.onboarding_ops_channel is None:
                     raise TicketConfigError(
                         "ONBOARDING_OPS_CHANNEL is needed by TICKET_BACKENDS=slack"
@@ -165,7 +165,7 @@ class TicketDispatcher:
                         statuses=self._others_for_card,
                     )
                 )
-            elif name is BackendName.JIRA:
+            elif name == BackendName.JIRA:
                 # Settings already checked these are present when jira is configured.
                 assert settings.jira_base_url and settings.jira_email
                 assert settings.jira_api_token and settings.jira_project_key
@@ -182,7 +182,7 @@ class TicketDispatcher:
                         timeout=timeout,
                     )
                 )
-            elif name is BackendName.WEBHOOK:
+            elif name == BackendName.WEBHOOK:
                 assert settings.ticket_webhook_url and settings.ticket_webhook_secret
                 built.append(
                     WebhookBackend(
