@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -12,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.blocks import Message, help_message, section
+from bot.config import Settings
 from bot.flows.engine import OverrideStep
 from bot.flows.model import Actor, ActorRole, Step
 from bot.handlers.access import (
@@ -50,14 +52,30 @@ class CommandRequest:
 Run = Callable[[CommandRequest], Awaitable[Message | None]]
 
 
+class Audience(StrEnum):
+    """Who can run a subcommand; help lists a subcommand only to those who can."""
+
+    EVERYONE = "everyone"
+    STAFF = "staff"  # SEs and managers
+    SES = "ses"  # solution engineers
+    STARTERS = "starters"  # SEs, or everyone when no SE is configured
+
+
 @dataclass(frozen=True)
 class Subcommand:
     name: str
     run: Run
-    staff_only: bool = False  # SEs and managers only
+    audience: Audience = Audience.EVERYONE
 
-    def visible_to(self, actor: Actor) -> bool:
-        return not self.staff_only or actor.role in (ActorRole.SE, ActorRole.MANAGER)
+    def visible_to(self, actor: Actor, settings: Settings) -> bool:
+        match self.audience:
+            case Audience.STAFF:
+                return actor.role in (ActorRole.SE, ActorRole.MANAGER)
+            case Audience.SES:
+                return actor.role is ActorRole.SE
+            case Audience.STARTERS:
+                return not settings.onboarding_se_users or actor.role is ActorRole.SE
+        return True
 
 
 async def _help(req: CommandRequest) -> Message:
@@ -78,7 +96,7 @@ async def _start(req: CommandRequest) -> Message:
     """`/onboard start <company>`: bind this channel to a new tenant."""
     services = req.services
     settings = services.settings
-    if settings.onboarding_se_users and req.actor.role is not ActorRole.SE:
+    if not SUBCOMMANDS["start"].visible_to(req.actor, settings):
         return _say(req, "conversation.errors.start_not_allowed")
     if req.channel_id.startswith("D") or not req.channel_id:
         return _say(req, "conversation.errors.start_in_dm")
@@ -151,7 +169,8 @@ async def _lang(req: CommandRequest) -> Message | None:
 
 
 def help_for(req: CommandRequest, hint: str | None = None) -> Message:
-    names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(req.actor)]
+    settings = req.services.settings
+    names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(req.actor, settings)]
     return help_message(req.services.catalog, req.lang, names, hint=hint)
 
 
@@ -178,10 +197,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in [
         Subcommand("help", _help),
-        Subcommand("start", _start),
+        Subcommand("start", _start, Audience.STARTERS),
         Subcommand("status", _status),
         Subcommand("lang", _lang),
-        Subcommand("move", _move, staff_only=True),
+        Subcommand("move", _move, Audience.SES),
     ]
 }
 
@@ -202,7 +221,7 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
         payload=command,
     )
     sub = SUBCOMMANDS.get(name.lower()) if name else SUBCOMMANDS["help"]
-    if sub is None or not sub.visible_to(actor):
+    if sub is None or (sub.name != "start" and not sub.visible_to(actor, services.settings)):
         given = name if len(name) <= _ECHO_LIMIT else name[:_ECHO_LIMIT] + "…"
         # Backticks would end the inline code span the hint puts the name in.
         given = escape(given.replace("`", "'"))

@@ -90,7 +90,7 @@ def _missing(record: TenantRecord, catalog: Catalog, lang: Lang) -> Message:
 
 
 def _help(services: Services, actor: Actor, lang: Lang, *, unknown: bool) -> Message:
-    names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(actor)]
+    names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(actor, services.settings)]
     catalog = services.catalog
     intro = catalog.t(lang, "conversation.answers.unknown" if unknown else "mention.greeting")
     reply = help_message(catalog, lang, names)
