@@ -134,7 +134,11 @@ class Shell:
         return USERS[self.persona]
 
     async def dispatch(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+        # Its own task, as each HTTP request has: what a request puts in context variables (the
+        # tenant its log lines name) stays with that request.
+        response = await asyncio.create_task(
+            self.app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+        )
         # Effects started in the background (after an ack) finish before the next prompt.
         await self.services.runner.settle()
         if self.workspace.open_views and self.form is None:
