@@ -43,23 +43,38 @@ async def _serve(settings: Settings) -> None:
         await service.stop()
 
 
+class StartupFailed(Exception):
+    """The service could not start; the message says why in one line."""
+
+
 async def _socket(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app
+    from bot.runtime import Sweeper
     from bot.services import Services
 
     services = await Services.start(settings)
+    sweeper = Sweeper.start(services)
     try:
         app = create_app(services)
         assert settings.slack_app_token is not None  # checked by require_for(Mode.SOCKET)
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        await handler.connect_async()  # type: ignore[no-untyped-call]
+        try:
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            raise StartupFailed(
+                f"Slack refused the Socket Mode connection: {exc.response.get('error')}"
+            ) from None
+        except OSError as exc:
+            raise StartupFailed(f"could not reach Slack for Socket Mode: {exc}") from None
         try:
             await _until_signalled()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
     finally:
+        await sweeper.stop()
         await services.aclose()
 
 
@@ -91,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except ContentError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 2
+    except StartupFailed as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -19,13 +19,36 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class Sweeper:
+    """The periodic outbox sweep: effects left over by a crash or a failed call get done."""
+
+    task: asyncio.Task[None]
+    stopping: asyncio.Event
+
+    @classmethod
+    def start(cls, services: Services) -> Sweeper:
+        stopping = asyncio.Event()
+        task = asyncio.create_task(services.runner.run_until(stopping), name="outbox-sweep")
+        return cls(task, stopping)
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(self.task, timeout=10)
+        except TimeoutError:
+            log.warning("the outbox sweep did not stop in time; cancelling it")
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+@dataclass
 class HttpService:
     services: Services
     bolt: AsyncApp
     runner: web.AppRunner
     port: int
-    sweeper: asyncio.Task[None]
-    stopping: asyncio.Event
+    sweeper: Sweeper
 
     @classmethod
     async def start(cls, settings: Settings, services: Services | None = None) -> HttpService:
@@ -41,28 +64,11 @@ class HttpService:
             raise
         # The bound port, which differs from PORT when PORT=0 asked for any free one.
         port = int(runner.addresses[0][1])
-        # Effects left over by a crash or a failed call are carried out by the periodic sweep.
-        stopping = asyncio.Event()
-        sweeper = asyncio.create_task(services.runner.run_until(stopping), name="outbox-sweep")
         log.info("serving Slack requests on %s:%s/slack/events", settings.host, port)
-        return cls(
-            services=services,
-            bolt=bolt,
-            runner=runner,
-            port=port,
-            sweeper=sweeper,
-            stopping=stopping,
-        )
+        return cls(services, bolt, runner, port, Sweeper.start(services))
 
     async def stop(self) -> None:
-        self.stopping.set()
-        try:
-            await asyncio.wait_for(self.sweeper, timeout=10)
-        except TimeoutError:
-            log.warning("the outbox sweep did not stop in time; cancelling it")
-            self.sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sweeper
+        await self.sweeper.stop()
         await self.runner.cleanup()
         await self.services.aclose()
         log.info("stopped")
