@@ -393,14 +393,17 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
     effects: list[Effect] = []
     step_changed = before.step is not after.step
     stage = leaf(after.state)
-    if step_changed or isinstance(event, OverrideStep):
+    # The checklist shows the next action too: a change within a step (who applies, documents
+    # submitted, a number path chosen) must reach it as well as a step completing.
+    if step_changed or isinstance(event, OverrideStep) or next_action(before) != next_action(after):
         effects.append(UpdateChecklist())
     # The new prompt goes last: the customer reads what happened ("approved") before what to
     # do next.
     prompt: PostStepPrompt | None = None
-    if (step_changed or leaf(before.state) != stage or isinstance(event, OverrideStep)) and (
-        stage not in WAITING_STAGES
-    ):
+    # A change of applicant changes the documents the prompt lists (and its buttons).
+    role_changed = before.role is not after.role
+    moved = step_changed or leaf(before.state) != stage or role_changed
+    if (moved or isinstance(event, OverrideStep)) and stage not in WAITING_STAGES:
         prompt = PostStepPrompt(
             step=after.step,
             stage=stage if stage != after.step.value else None,
@@ -414,8 +417,6 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
                 NotifyCustomer(message="flow.notify.instance_created", params={"email": email})
             )
         case AddDocument():
-            if not step_changed:
-                effects.append(UpdateChecklist())  # the next action counts documents
             missing_before = missing_documents(before) or rejected_documents(before)
             missing_after = missing_documents(after) or rejected_documents(after)
             if missing_before and not missing_after and stage not in WAITING_STAGES:

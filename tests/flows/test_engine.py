@@ -647,3 +647,16 @@ def test_script_verdicts_update_the_script_card() -> None:
     d.send(SubmitScript(text="您好，这里是 Acme 客服。"))
     out = d.send(ApproveScript(revision=2), SE)
     assert UpdateScriptReview(revision=2) in out.effects
+
+
+def test_a_change_within_a_step_reaches_the_checklist_and_a_new_applicant_a_new_prompt() -> None:
+    d = Driver().through_instance()
+    out = d.send(ChooseRole(role=Role.AGENT))
+    assert UpdateChecklist() in out.effects  # its next action now counts documents
+    out = d.send(ChooseRole(role=Role.LEGAL_REP))
+    assert UpdateChecklist() in out.effects  # 7 documents became 5
+    prompt = next(e for e in out.effects if isinstance(e, PostStepPrompt))
+    assert prompt.stage == "qualification.collecting"
+    # Choosing the same applicant again changes nothing the customer sees.
+    out = d.send(ChooseRole(role=Role.LEGAL_REP))
+    assert out.effects == []
