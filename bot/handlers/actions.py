@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -56,7 +57,9 @@ async def authorised_prompt(services: Services, actor: Actor, ref: PromptRef) ->
     if not await may_act_for(services.memberships, record, actor):
         raise NotInTenant()
     if leaf(record.onboarding.state) != ref.s:
-        action = render(next_action(record.onboarding), services.catalog, record.lang)
+        # Part of the refusal, so in the clicker's language like the rest of it.
+        lang = await _lang(services, actor, record)
+        action = render(next_action(record.onboarding), services.catalog, lang)
         raise StalePrompt(action=action)
     return record
 
@@ -67,6 +70,7 @@ async def on_step_event(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -82,7 +86,7 @@ async def on_step_event(
         await services.onboardings.act(ref.t, event, actor, stage=ref.s)
     except EXPECTED as exc:
         lang = await _lang(services, actor, record)
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
     await services.runner.drain(ref.t)
 
@@ -112,6 +116,7 @@ async def on_open_form(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -127,7 +132,7 @@ async def on_open_form(
         view = form_for(ref.f, services, await _lang(services, actor, record), meta)
     except (*EXPECTED, ValidationError, ValueError) as exc:
         lang = await _lang(services, actor, record)
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -139,6 +144,7 @@ async def on_open_form(
             channel,
             actor.user_id,
             services.catalog.t(record.lang, "conversation.errors.form_expired"),
+            respond,
         )
 
 

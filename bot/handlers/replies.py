@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,9 +45,30 @@ def explain(exc: Exception, catalog: Catalog, lang: Lang) -> str:
     return catalog.t(lang, "errors.internal")
 
 
-async def tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
-    """An ephemeral reply only `user` sees."""
+async def tell(
+    client: AsyncWebClient,
+    channel: str,
+    user: str,
+    text: str,
+    respond: AsyncRespond | None = None,
+) -> None:
+    """An ephemeral reply only `user` sees.
+
+    Slack refuses `chat.postEphemeral` to someone who is not a member of the channel
+    (`user_not_in_channel`), yet anyone can click a button in a public channel they only
+    browse. With the click's `respond`, such a user is answered through its response_url.
+    """
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
+        return
     except SlackApiError as exc:
-        log.warning("could not answer %s ephemerally: %s", user, exc.response.get("error"))
+        error = exc.response.get("error")
+    if respond is not None and respond.response_url:
+        try:
+            sent = await respond(text=text, response_type="ephemeral", replace_original=False)
+            if sent.status_code == 200:
+                return
+            error = f"{error}; response_url answered {sent.status_code}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{error}; response_url failed: {type(exc).__name__}"
+    log.warning("could not answer %s ephemerally: %s", user, error)
