@@ -422,6 +422,16 @@ class FakeSlack:
 
         return await self._wait(matching, count, timeout, f"{count} download(s)")
 
+    async def wait_until(
+        self, condition: Callable[[], bool], *, timeout: float = 5.0, what: str = "a condition"
+    ) -> None:
+        """Wait until `condition()` holds; it is checked after every request the fake records."""
+
+        def matching() -> list[bool]:
+            return [True] if condition() else []
+
+        await self._wait(matching, 1, timeout, what)
+
     async def _wait(
         self, matching: Callable[[], list[T]], count: int, seconds: float, what: str
     ) -> list[T]:
