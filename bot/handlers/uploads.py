@@ -203,9 +203,13 @@ async def on_file_message(
         return
     required = documents_for(record.onboarding.role)
     for upload in uploads:
-        kind = classify(
-            upload.text, str(upload.file.get("name") or ""), required, keywords=services.keywords
-        )
+        name = str(upload.file.get("name") or "")
+        kind = classify(upload.text, name, required, keywords=services.keywords)
+        if kind is None:
+            # A file plainly named as a document this applicant does not need is answered as
+            # such (the checks say so), not with a menu that cannot hold the right answer.
+            named = classify(upload.text, name, tuple(DocKind), keywords=services.keywords)
+            kind = named if named is not None and named not in required else None
         # Each file is checked against the record as it is after the previous one.
         fresh = await services.onboardings.get(record.tenant_id)
         await take_document(services, client, actor, fresh, upload, kind)

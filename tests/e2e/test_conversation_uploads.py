@@ -1,0 +1,287 @@
+"""Qualification documents sent as files: recognised, fetched, checked, confirmed in the thread."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.state.keys import Keys
+from tests.conftest import REDIS_URL
+from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE
+from tests.e2e.conversation import checklists, has_button, prompt_posts, serve, updates_of
+from tests.e2e.journey import DOCX, JPEG, PDF, PNG, Journey, buttons, message_text, texts
+from tests.fakeslack.driver import SlackDriver, file_stub
+from tests.fakeslack.server import FakeSlack, Message
+
+
+def journey(slack: SlackDriver, fake: FakeSlack, customer: str = CUSTOMER_EN) -> Journey:
+    return Journey(slack, fake, CHANNEL, customer, SE, OPS_CHANNEL)
+
+
+async def at_documents(j: Journey, role: str) -> Message:
+    await j.start("Acme Technology")
+    await j.through_instance()
+    return await j.choose_role(role)
+
+
+def tagged(kind: bytes, tag: str) -> bytes:
+    """Distinct bytes of a real type (the bot refuses the same bytes twice)."""
+    return kind + f"-{tag}-".encode() * 2
+
+
+async def everything_stored(keys: Keys) -> bytes:
+    """Every value the bot keeps in Redis under its prefix, concatenated."""
+    client = Redis.from_url(REDIS_URL)
+    out: list[bytes] = []
+    try:
+        async for key in client.scan_iter(match=keys.everything_pattern(), count=1000):
+            kind = (await client.type(key)).decode()
+            if kind == "string":
+                out.append(await client.get(key) or b"")
+            elif kind == "hash":
+                for field, value in (await client.hgetall(key)).items():
+                    out += [field, value]
+            elif kind == "stream":
+                for _, fields in await client.xrange(key):
+                    for field, value in fields.items():
+                        out += [field, value]
+            elif kind == "zset":
+                out += await client.zrange(key, 0, -1)
+            elif kind == "set":
+                out += list(await client.smembers(key))
+            elif kind == "list":
+                out += await client.lrange(key, 0, -1)
+    finally:
+        await client.aclose()
+    return b"\n".join(out)
+
+
+async def test_documents_are_recognised_from_the_message_or_the_name_in_both_languages(
+    slack: SlackDriver, fake: FakeSlack, keys: Keys
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "agent")
+    [checklist] = checklists(fake, CHANNEL)
+    prompts_before = len(prompt_posts(fake, CHANNEL))
+
+    cases = [
+        # (file name, bytes, message text, the document the bot must call it)
+        ("scan001.pdf", tagged(PDF, "licence"), "这是营业执照", "Business licence scan"),
+        ("IMG_2024.jpg", tagged(JPEG, "agent-id"), "agent ID card", "Agent's ID card"),
+        ("电话受理单.png", tagged(PNG, "form"), "", "Telephone service acceptance form"),
+        ("LetterOfAuthorization.pdf", tagged(PDF, "auth"), "", "Letter of authorisation"),
+    ]
+    for count, (name, content, text, document) in enumerate(cases, start=1):
+        ts = await j.upload(name, content, text)
+        reply = await j.thread_reply(ts)
+        assert f"Received *{document}" in message_text(reply), message_text(reply)
+        assert f"Documents still needed: {7 - count}." in message_text(reply)
+        await fake.wait_for(
+            "chat.update",
+            where=lambda c, n=7 - count: (
+                c.args.get("ts") == checklist.ts
+                and f"{n} qualification document(s) still to upload" in texts(checklist.blocks)
+            ),
+        )
+    # Fetched from Slack's file host with the bot token, once each; no new prompt yet.
+    assert len(fake.downloads) == 4 and all(t.token_ok for t in fake.downloads)
+    assert len(prompt_posts(fake, CHANNEL)) == prompts_before
+    # The bytes are not kept, only what describes them.
+    stored = await everything_stored(keys)
+    assert b"-licence-" not in stored and b"-auth-" not in stored
+    assert b"LetterOfAuthorization.pdf" in stored
+
+    missing = await j.command("status", user=CUSTOMER_EN)
+    assert "3 qualification document(s) still to upload" in texts(missing.json()["blocks"])
+
+
+async def test_a_file_the_bot_cannot_place_is_asked_about_with_a_menu(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake, customer=CUSTOMER_ZH)
+    await at_documents(j, "agent")
+    [checklist] = checklists(fake, CHANNEL)
+    updates = len(updates_of(fake, checklist))
+
+    # "ID card" could be the legal representative's or the agent's; the name says nothing.
+    ts = await j.upload("IMG_0001.jpg", tagged(JPEG, "which"), "身份证")
+    question = await j.thread_reply(ts, "Which document is *IMG_0001.jpg*?")
+    [menu] = [b for b in buttons(question) if b.get("type") == "static_select"]
+    assert [o["text"]["text"] for o in menu["options"]] == [
+        "Business licence scan",
+        "Legal representative's ID card, both sides",
+        "Agent's ID card, both sides",
+        "Photo of the agent holding the ID card",
+        "Telephone service acceptance form (电话受理单)",
+        "Telecom network access commitment letter (电信入网承诺书)",
+        "Letter of authorisation (委托授权书)",
+    ]
+    assert len(updates_of(fake, checklist)) == updates  # nothing taken yet
+
+    await j.pick(question, "Agent's ID card")
+    taken = await j.thread_reply(ts, "Received *Agent's ID card, both sides*")
+    assert "Documents still needed: 6." in message_text(taken)
+    await fake.wait_for(
+        "chat.update",
+        where=lambda c: (
+            c.args.get("ts") == checklist.ts
+            and "6 qualification document(s) still to upload" in texts(checklist.blocks)
+        ),
+    )
+
+
+async def test_refused_files_say_what_to_do_instead_and_record_nothing(
+    fake: FakeSlack, keys: Keys
+) -> None:
+    async with serve(fake, keys, max_upload_bytes=1024) as slack:
+        j = journey(slack, fake)
+        await at_documents(j, "legal_rep")
+        licence = tagged(PDF, "licence")
+        ts = await j.upload("licence.pdf", licence, "business licence")
+        await j.thread_reply(ts, "Received *Business licence scan*")
+        [checklist] = checklists(fake, CHANNEL)
+        await fake.wait_for(
+            "chat.update",
+            where=lambda c: (
+                c.args.get("ts") == checklist.ts
+                and "4 qualification document(s) still to upload" in texts(checklist.blocks)
+            ),
+        )
+        updates = len(updates_of(fake, checklist))
+
+        refused = [
+            # (file name, bytes, message text, what the reply must say)
+            (
+                "commitment.docx",
+                DOCX,
+                "commitment letter",
+                "*commitment.docx* is a Word or Excel document (or a ZIP archive), which cannot",
+            ),
+            (
+                "form.pdf",
+                DOCX,
+                "phone acceptance form",
+                "*form.pdf* is named like a PDF, but the file is really",
+            ),
+            (
+                "big-scan.pdf",
+                PDF + b"0" * 2048,
+                "legal representative ID card",
+                "*big-scan.pdf* is larger than the 1 KB limit",
+            ),
+            (
+                "copy.pdf",
+                licence,
+                "legal representative ID card",
+                "identical to the one already received as *Business licence scan*",
+            ),
+            (
+                "licence-again.pdf",
+                licence,
+                "business licence",
+                "I already have this exact file as *Business licence scan*",
+            ),
+            (
+                "auth.pdf",
+                tagged(PDF, "auth"),
+                "letter of authorisation",
+                "*Letter of authorisation (委托授权书)* is not needed for this application",
+            ),
+        ]
+        replies: dict[str, str] = {}
+        for name, content, text, said in refused:
+            ts = await j.upload(name, content, text)
+            replies[name] = message_text(await j.thread_reply(ts))
+            assert said in replies[name], (name, replies[name])
+            assert "Received" not in replies[name]
+        # What to do instead.
+        for name in ("commitment.docx", "form.pdf"):
+            assert "PDF, JPG or PNG scan" in replies[name]
+        assert "Please upload a smaller scan" in replies["big-scan.pdf"]
+        assert "upload the right file for *Legal representative's ID card" in replies["copy.pdf"]
+        assert "Please upload only the documents on the checklist" in replies["auth.pdf"]
+        # Nothing was recorded: the checklist still counts four missing documents.
+        assert len(updates_of(fake, checklist)) == updates
+        status = await j.command("status", user=CUSTOMER_EN)
+        assert "4 qualification document(s) still to upload" in texts(status.json()["blocks"])
+        # The oversized file was not read past the limit.
+        assert all(t.size == 0 for t in fake.downloads if t.name == "big-scan.pdf")
+
+
+async def test_a_file_sent_in_a_direct_message_counts_for_the_senders_tenant(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "legal_rep")
+    [checklist] = checklists(fake, CHANNEL)
+    im = fake.open_im(CUSTOMER_EN).id
+
+    ts = await j.upload("营业执照.pdf", tagged(PDF, "dm"), "", channel=im)
+
+    reply = await j.thread_reply(ts, "Received *Business licence scan*")
+    assert reply.channel == im
+    await fake.wait_for(
+        "chat.update",
+        where=lambda c: (
+            c.args.get("ts") == checklist.ts
+            and "4 qualification document(s) still to upload" in texts(checklist.blocks)
+        ),
+    )
+
+
+async def test_a_slack_connect_file_stub_is_looked_up_and_fetched_with_the_bot_token(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "legal_rep")
+    file = fake.add_file(tagged(PNG, "stub"), "holding.png", uploader=CUSTOMER_EN, channel=CHANNEL)
+    reply = await slack.message(
+        "legal representative holding the ID card",
+        user_id=CUSTOMER_EN,
+        channel_id=CHANNEL,
+        files=[file_stub(file["id"], user_id=CUSTOMER_EN)],
+    )
+    assert reply.payload is not None
+    ts = str(reply.payload["event"]["ts"])
+    await j.thread_reply(ts, "Received *Photo of the legal representative holding the ID card*")
+    assert any(c.args.get("file") == file["id"] for c in fake.calls("files.info"))
+    [download] = fake.downloads
+    assert download.token_ok
+
+
+async def test_files_before_documents_are_due_are_not_taken(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await j.start("Acme Technology")
+    ts = await j.upload("licence.pdf", tagged(PDF, "early"), "business licence")
+    reply = await j.thread_reply(ts)
+    assert "No documents are needed right now" in message_text(reply)
+
+    await j.through_instance()
+    ts = await j.upload("licence.pdf", tagged(PDF, "early2"), "business licence")
+    reply = await j.thread_reply(ts)
+    assert "please choose who is applying" in message_text(reply)
+    assert "I have not saved the file" in message_text(reply)
+    status = await j.command("status", user=CUSTOMER_EN)
+    assert "*Next:* Choose who applies" in texts(status.json()["blocks"])
+
+
+async def test_the_last_document_brings_the_submit_for_review_button(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake, customer=CUSTOMER_ZH)
+    first = await at_documents(j, "legal_rep")
+    assert not has_button(first, "submit_documents")
+    for name, words in [
+        ("a.pdf", "营业执照"),
+        ("b.pdf", "法定代表人身份证"),
+        ("c.jpg", "法人手持身份证"),
+        ("d.pdf", "电话受理单"),
+    ]:
+        content = tagged(JPEG if name.endswith(".jpg") else PDF, name)
+        await j.thread_reply(await j.upload(name, content, words), "Received")
+    ts = await j.upload("e.pdf", tagged(PDF, "e"), "入网承诺书")
+    await j.thread_reply(ts, "That was the last one")
+    prompt = await j.wait_prompt("qualification.collecting", having="submit_documents")
+    assert "All documents are here" in message_text(prompt)
+    assert buttons(prompt)[0]["text"]["text"] == "Submit for review"
