@@ -105,12 +105,23 @@ async def tenant_of_channel(store: RedisTenantStore, channel_id: str) -> TenantR
     return await store.get(tenant_id) if tenant_id else None
 
 
+async def tenants_of_user(
+    store: RedisTenantStore, memberships: Memberships, user_id: str
+) -> list[str]:
+    """The tenants whose channels the user is in, in the order Slack lists the channels."""
+    found: list[str] = []
+    for channel_id in await memberships.channels_of(user_id):
+        tenant_id = await store.tenant_for_channel(channel_id)
+        if tenant_id and tenant_id not in found:
+            found.append(tenant_id)
+    return found
+
+
 async def tenant_of_user(
     store: RedisTenantStore, memberships: Memberships, user_id: str
 ) -> TenantRecord | None:
-    """The tenant whose channel the user is in (for direct messages to the bot)."""
-    for channel_id in await memberships.channels_of(user_id):
-        tenant_id = await store.tenant_for_channel(channel_id)
-        if tenant_id:
-            return await store.get(tenant_id)
-    return None
+    """The tenant whose channel the user is in (for direct messages to the bot), when there is
+    exactly one: an SE in many customers' channels must not have a question answered, or a
+    file filed, for whichever channel Slack happens to list first."""
+    tenants = await tenants_of_user(store, memberships, user_id)
+    return await store.get(tenants[0]) if len(tenants) == 1 else None

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import Message, context, help_message, section
 from bot.flows.engine import missing_documents, rejected_documents
 from bot.flows.model import Actor
-from bot.handlers.access import tenant_of_channel, tenant_of_user
+from bot.handlers.access import tenant_of_channel, tenants_of_user
 from bot.handlers.commands import SUBCOMMANDS
 from bot.handlers.uploads import on_file_message
 from bot.i18n import Catalog, Lang, lang_of_text
@@ -100,9 +100,15 @@ def _help(services: Services, actor: Actor, lang: Lang, *, unknown: bool) -> Mes
 
 
 async def answer(
-    services: Services, actor: Actor, question: str, record: TenantRecord | None
+    services: Services,
+    actor: Actor,
+    question: str,
+    record: TenantRecord | None,
+    *,
+    several: bool = False,
 ) -> Message:
-    """The reply to a question, in the question's language (or the asker's, or the tenant's)."""
+    """The reply to a question, in the question's language (or the asker's, or the tenant's).
+    `several`: no record because the asker takes part in several onboardings."""
     default = record.lang if record else Lang.ZH
     lang = lang_of_text(question) or await services.locales.lang_of(actor.user_id, default)
     catalog = services.catalog
@@ -114,7 +120,8 @@ async def answer(
     if intent is Intent.HELP or intent is None:
         return _help(services, actor, lang, unknown=intent is None)
     if record is None:
-        return _text(catalog.t(lang, "conversation.errors.no_tenant_here"))
+        key = "several_tenants" if several else "no_tenant_here"
+        return _text(catalog.t(lang, f"conversation.errors.{key}"))
     if intent is Intent.MISSING_DOCUMENTS:
         return _missing(record, catalog, lang)
     if intent is Intent.NEXT:
@@ -149,8 +156,9 @@ async def on_message(
         return
     services: Services = context["services"]
     actor: Actor = context["actor"]
-    record = await tenant_of_user(services.store, services.memberships, actor.user_id)
-    reply = await answer(services, actor, _question(event), record)
+    tenants = await tenants_of_user(services.store, services.memberships, actor.user_id)
+    record = await services.store.get(tenants[0]) if len(tenants) == 1 else None
+    reply = await answer(services, actor, _question(event), record, several=len(tenants) > 1)
     await client.chat_postMessage(channel=event["channel"], **reply)
 
 
