@@ -36,7 +36,7 @@ from bot.flows.effects import (
     UpdateDocumentReview,
     UpdateScriptReview,
 )
-from bot.flows.machine import leaf
+from bot.flows.machine import WAITING_STAGES, leaf
 from bot.i18n import Catalog, Lang
 from bot.logs import log_context
 from bot.onboarding import Onboardings
@@ -174,6 +174,7 @@ class EffectRunner:
         match effect:
             case UpdateChecklist():
                 await self._checklist(record)
+                await self._close_left_prompt(record)
             case PostStepPrompt():
                 await self._prompt(record, effect)
             case NotifyCustomer():
@@ -228,6 +229,17 @@ class EffectRunner:
             # The old prompt keeps its guidance but loses its buttons.
             await self._update(
                 record.channel_id, old_ts, closed_prompt_message(record, old_stage, self.catalog)
+            )
+
+    async def _close_left_prompt(self, record: TenantRecord) -> None:
+        """The onboarding now waits for a review or a ticket, which posts no prompt: the last
+        prompt loses its buttons and its next-action line, which would offer what is no longer
+        possible ("submit for review" while the review runs) for as long as the wait lasts."""
+        ts, stage = record.slack.prompt_ts, record.slack.prompt_stage
+        now = leaf(record.onboarding.state)
+        if ts and stage and stage != now and now in WAITING_STAGES:
+            await self._update(
+                record.channel_id, ts, closed_prompt_message(record, stage, self.catalog)
             )
 
     async def permalink(self, file_id: str) -> str | None:
