@@ -17,6 +17,11 @@ from bot.views.prompts import sip_parameters_text
 from bot.views.refs import FormMeta
 
 _SPLIT = re.compile(r"[\s,;，；、]+")
+# Phone numbers are written with spaces (020 8888 6666): only line breaks and list separators
+# divide them.
+_NUMBER_SPLIT = re.compile(r"[\r\n,;，；、]+")
+# "203.0.113.10 - 203.0.113.20" is one range.
+_RANGE_DASH = re.compile(r"\s*-\s*")
 
 
 def sip_form(catalog: Catalog, lang: Lang, meta: FormMeta) -> View:
@@ -57,13 +62,13 @@ def sip_form(catalog: Catalog, lang: Lang, meta: FormMeta) -> View:
     return modal(catalog, lang, CallbackId.SIP_TRUNK, "conversation.forms.sip_title", meta, blocks)
 
 
-def _items(text: str | None) -> list[str]:
-    return [item for item in _SPLIT.split(text or "") if item]
+def _items(text: str | None, split: re.Pattern[str] = _SPLIT) -> list[str]:
+    return [item.strip() for item in split.split(text or "") if item.strip()]
 
 
 def media_range(value: str) -> str:
     """A carrier's media addresses: IPs, CIDR blocks or `first-last` ranges, comma-separated."""
-    items = _items(value)
+    items = _items(_RANGE_DASH.sub("-", value))
     if not items:
         raise InvalidValue(InputField.MEDIA_IP_RANGE, "empty")
     for item in items:
@@ -86,7 +91,7 @@ def read_sip_form(view: dict[str, Any]) -> SipTrunkRequest:
     media = submitted_text(view, InputField.MEDIA_IP_RANGE)
     return SipTrunkRequest(
         carrier=submitted_text(view, InputField.CARRIER) or "",
-        numbers=_items(submitted_text(view, InputField.SIP_NUMBERS)),
+        numbers=_items(submitted_text(view, InputField.SIP_NUMBERS), _NUMBER_SPLIT),
         signalling=_items(submitted_text(view, InputField.SIGNALLING)),
         media_ip_range=media_range(media) if media else None,
         contact_name=submitted_text(view, InputField.CONTACT_NAME) or "",
