@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.flows.effects import Effect, NotifyCustomer, PostStepPrompt, UpdateChecklist
+from bot.flows.effects import Effect, MessageRef, NotifyCustomer, PostStepPrompt, UpdateChecklist
 from bot.flows.engine import FlowEvent, Outcome, apply, next_action
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
@@ -36,9 +36,16 @@ class ConversationError(Exception):
 
 
 class StalePrompt(ConversationError):
-    """A button of a prompt the onboarding has moved past."""
+    """A button (or form) of a prompt the onboarding has moved past. `next_step` is what to do now;
+    the reply renders it in the reader's language."""
 
     key = "conversation.errors.stale_prompt"
+
+    def __init__(
+        self, detail: str = "", *, next_step: MessageRef | None = None, **params: str
+    ) -> None:
+        super().__init__(detail, **params)
+        self.next_step = next_step
 
 
 class InvalidCompany(ConversationError):
@@ -126,7 +133,10 @@ class Onboardings:
 
         def change(record: TenantRecord) -> Change:
             if stage is not None and leaf(record.onboarding.state) != stage:
-                raise StalePrompt(f"{tenant_id} is at {leaf(record.onboarding.state)}, not {stage}")
+                raise StalePrompt(
+                    f"{tenant_id} is at {leaf(record.onboarding.state)}, not {stage}",
+                    next_step=next_action(record.onboarding),
+                )
             outcome = apply(record.onboarding, event, actor, now)
             new = record.model_copy(update={"onboarding": outcome.onboarding})
             return Change(new, outcome.effects, [audit_of(outcome, actor)])

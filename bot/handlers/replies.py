@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.errors import FlowError
 from bot.i18n import Catalog, Lang
-from bot.onboarding import ConversationError
+from bot.onboarding import ConversationError, StalePrompt
 from bot.slackapi import escape
 from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
 from bot.views.text import render
@@ -34,7 +34,10 @@ def explain(exc: Exception, catalog: Catalog, lang: Lang) -> str:
     if isinstance(exc, FlowError):
         return render(exc.message, catalog, lang)
     if isinstance(exc, ConversationError):
-        return catalog.t(lang, exc.key, **{k: escape(v) for k, v in exc.params.items()})
+        params = {k: escape(v) for k, v in exc.params.items()}
+        if isinstance(exc, StalePrompt) and exc.next_step is not None:
+            params["action"] = render(exc.next_step, catalog, lang)  # our content: not escaped
+        return catalog.t(lang, exc.key, **params)
     if isinstance(exc, TenantNotFound):
         return catalog.t(lang, "conversation.errors.tenant_not_found", tenant=escape(exc.tenant_id))
     if isinstance(exc, CorruptRecord | UnknownSchemaVersion):
