@@ -479,6 +479,13 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
         case SubmitSipRequest(ticket_id=ticket_id):
             effects.append(OpenSipTicket(ticket_id=ticket_id.strip()))
             effects.append(SipStageChanged(ticket_id=ticket_id.strip(), stage=SipStage.SUBMITTED))
+            # The customer waits for the SEs now (no prompt): say the request is in.
+            effects.append(
+                NotifyCustomer(
+                    message="flow.notify.sip_stage",
+                    labels={"stage": sip_stage_key(SipStage.SUBMITTED)},
+                )
+            )
             effects.append(
                 NotifyOps(message="flow.ops.sip_ticket_opened", params={"ticket_id": ticket_id})
             )
