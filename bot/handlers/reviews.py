@@ -20,7 +20,7 @@ from bot.flows.engine import (
     RejectDocument,
     RejectScript,
 )
-from bot.flows.errors import InputField, InvalidValue
+from bot.flows.errors import InputField, InvalidValue, SipStageOutOfOrder, UnknownTicket
 from bot.flows.model import Actor, ActorRole, DocKind, SipStage
 from bot.handlers.actions import channel_of
 from bot.handlers.replies import EXPECTED, explain, tell
@@ -28,6 +28,7 @@ from bot.i18n import Lang
 from bot.ids import ActionId, CallbackId
 from bot.onboarding import ConversationError
 from bot.services import Services
+from bot.state import TenantRecord
 from bot.views.forms import submitted_text
 from bot.views.refs import FormMeta, parse_form
 from bot.views.reviews import (
@@ -200,6 +201,9 @@ async def on_advance_stage(
             raise InvalidValue(InputField.EVENT, "malformed")
         tenant, ticket, stage_number = parsed
         stage = SipStage(stage_number)
+        if stage is SipStage.NUMBER_ASSIGNED:
+            # Checked before the form opens, so a stale button asks for nothing.
+            _check_next_stage(await services.onboardings.get(tenant), ticket, stage)
     except (*EXPECTED, ValueError) as exc:
         await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
         return
@@ -217,6 +221,15 @@ async def on_advance_stage(
     await _act(
         services, client, actor, channel, tenant, AdvanceSipStage(ticket_id=ticket, stage=stage)
     )
+
+
+def _check_next_stage(record: TenantRecord, ticket_id: str, stage: SipStage) -> None:
+    """Refuse, as the flow would, a move to `stage` that is not the ticket's next one."""
+    current = record.onboarding.sip
+    if current is None or current.ticket_id != ticket_id:
+        raise UnknownTicket(ticket_id)
+    if stage != current.stage + 1:
+        raise SipStageOutOfOrder(current.stage, stage)
 
 
 def _event_of(callback: CallbackId, view: dict[str, Any], meta: FormMeta) -> FlowEvent:
