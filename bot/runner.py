@@ -112,7 +112,12 @@ class EffectRunner:
                     await self._carry_out(tenant_id, pending)
                 except RetryLater as exc:
                     log.info("effect %s deferred: %s", pending.effect_id, exc)
-                    continue  # its claim spaces out the retries
+                    # Given back at once: a held claim would stop every later drain at this
+                    # effect, so nothing behind it (a stage change, a notice) would go out
+                    # until the claim expired. The dispatcher's own backoff spaces out the
+                    # calls to the backend that is down.
+                    await self.outbox.release_claim(claim)
+                    continue
                 except Exception as exc:  # any failure leaves the effect pending
                     await self._failed(tenant_id, pending, exc)
                     return
