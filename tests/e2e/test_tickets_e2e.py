@@ -1,0 +1,430 @@
+"""SIP-trunk tickets end to end: the customer's request form, one ticket per request, the ticket
+in the ops channel (and in Jira and a signed webhook when configured), and the SEs moving it
+through its stages until the number is assigned and step 5 is done.
+
+Everything goes through the served HTTP endpoint. What reached Jira and the webhook receiver is
+read from the local fakes of `tests/tickets/fakes.py` (the receiver checks the signature with its
+own HMAC code).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.runtime import HttpService
+from bot.services import Services
+from bot.state.keys import Keys
+from tests.e2e.conftest import (
+    CHANNEL,
+    CUSTOMER_ZH,
+    MANAGER,
+    OPS_CHANNEL,
+    SE,
+    SIGNING_SECRET,
+    delete_under,
+    make_settings,
+)
+from tests.e2e.journey import Journey, buttons, message_text, texts
+from tests.e2e.ops import (
+    ADVANCE_SIP,
+    JSON,
+    Snapshot,
+    button_for,
+    checklist,
+    choose_path,
+    press,
+    refused,
+    to_numbers,
+    wait_updated,
+)
+from tests.fakeslack.driver import SlackDriver
+from tests.fakeslack.server import FakeSlack
+from tests.fakeslack.state import Message
+from tests.tickets.fakes import FakeJira, WebhookReceiver
+
+# TCCC's SIP parameters, as DOMAIN.md gives them.
+TCCC_DOMAIN = "sip.pstn.avc.qcloud.com:5089"
+TCCC_INBOUND_IPS = ("139.199.233.98:5089", "114.221.144.81:5089")
+TCCC_OUTBOUND_IPS = (
+    "139.199.4.25:5089",
+    "203.195.240.224:5089",
+    "129.211.167.158:5089",
+    "129.211.167.34:5089",
+    "129.211.166.16:5089",
+    "129.204.27.73:5089",
+)
+
+FIELDS = ["carrier", "sip_numbers", "signalling", "media_ip_range", "contact_name", "contact_phone"]
+VALID = {
+    "carrier": "中国电信 China Telecom",
+    "sip_numbers": "02088886666\n020 8888 6667",
+    "signalling": "198.51.100.7:5060\n[2001:db8::7]:65535\n203.0.113.9:1",
+    "media_ip_range": "203.0.113.0/24, 198.51.100.10-198.51.100.20",
+    "contact_name": "王工",
+    "contact_phone": "+86 138 0013 8000",
+}
+JIRA_EMAIL = "bot@example.com"
+JIRA_TOKEN = "jira-token-for-the-e2e-test-1234567890"
+WEBHOOK_SECRET = "whsec-e2e-receiver-secret-5678"
+
+# The ticket card in the ops language (zh).
+TICKET_CARD = "SIP 对接工单"
+STAGES_ZH = (
+    "工单已提交",
+    "IP 端口互相加白中",
+    "运营商已将号码分给腾讯云",
+    "测试验证中",
+    "号码已分配到实例",
+)
+
+
+def journey(slack: SlackDriver, fake: FakeSlack, customer: str = CUSTOMER_ZH) -> Journey:
+    return Journey(slack, fake, CHANNEL, customer, SE, OPS_CHANNEL)
+
+
+def ticket_cards(j: Journey) -> list[Message]:
+    return [
+        m
+        for m in j.messages(OPS_CHANNEL)
+        if (m.metadata or {}).get("event_type") == "onboarding_sip_ticket"
+    ]
+
+
+async def open_sip_form(j: Journey, *, lang: str | None = "zh") -> JSON:
+    """Step 4 passed, the SIP path chosen, its form opened; returns the form as Slack has it."""
+    await to_numbers(j, lang=lang)
+    await choose_path(j, "sip_trunk")
+    prompt = await j.wait_prompt("numbers.sip_request", having='"f":"sip_trunk"')
+    # The prompt already tells the customer TCCC's parameters for their carrier.
+    for address in (TCCC_DOMAIN, *TCCC_INBOUND_IPS, *TCCC_OUTBOUND_IPS):
+        assert address in message_text(prompt)
+    await j.click(prompt, lambda b: '"f":"sip_trunk"' in str(b.get("value")))
+    view = await j.opened_form("form.sip_trunk")
+    return j.fake.view_json(view)
+
+
+async def submit_sip(j: Journey, form: JSON, values: dict[str, str]) -> JSON | None:
+    """Submit the SIP form; returns the response body (None when the form just closes)."""
+    reply = await j.slack.view_submission(
+        "form.sip_trunk",
+        {field: {"value": {"type": "plain_text_input", "value": v}} for field, v in values.items()},
+        user_id=j.customer,
+        private_metadata=form["private_metadata"],
+        view=form,
+    )
+    assert reply.status == 200, reply.text
+    return reply.json() if reply.text.strip() else None
+
+
+async def ticket_opened(j: Journey) -> Message:
+    """The ticket card, once everything the submission causes has been posted."""
+    found = await j.fake.wait_for_message(
+        channel=OPS_CHANNEL,
+        where=lambda m: (m.metadata or {}).get("event_type") == "onboarding_sip_ticket",
+    )
+    await j.wait_text("已提交 SIP Trunk 对接工单", channel=OPS_CHANNEL)  # the last effect
+    return found[-1]
+
+
+# -- the form -------------------------------------------------------------------------------------
+
+
+async def test_the_sip_form_asks_for_every_field_and_shows_errors_inline(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    form = await open_sip_form(j)
+    inputs = [b for b in form["blocks"] if b["type"] == "input"]
+    assert [b["block_id"] for b in inputs] == FIELDS
+    assert [b["block_id"] for b in inputs if b.get("optional")] == ["media_ip_range"]
+
+    bad = [
+        ("carrier", "   "),
+        ("sip_numbers", "not a number"),
+        ("sip_numbers", "12"),
+        ("signalling", "198.51.100.7"),  # no port
+        ("signalling", "198.51.100.7:0"),
+        ("signalling", "198.51.100.7:65536"),
+        ("signalling", "999.1.1.1:5060"),
+        ("signalling", "sip.carrier.example:5060"),  # a name, not an IP
+        ("signalling", "[2001:db8::zz]:5060"),
+        ("media_ip_range", "203.0.113.0/33"),
+        ("media_ip_range", "203.0.113.20-203.0.113.10"),  # runs backwards
+        ("media_ip_range", "the usual"),
+        ("contact_name", ""),
+        ("contact_phone", "call me"),
+    ]
+    for field, value in bad:
+        body = await submit_sip(j, form, {**VALID, field: value})
+        assert body is not None, f"{field}={value!r} was accepted"
+        assert body["response_action"] == "errors"
+        assert list(body["errors"]) == [field], (field, value, body)
+        assert body["errors"][field].strip()
+
+    # The media range message says what is expected, in the customer's language.
+    body = await submit_sip(j, form, {**VALID, "media_ip_range": "the usual"})
+    assert body is not None
+    assert "/24" in body["errors"]["media_ip_range"], body
+    # Nothing was opened by the refused submissions.
+    assert ticket_cards(j) == []
+    assert not fake.calls("chat.postMessage") or all(
+        TICKET_CARD not in c.args.get("text", "") for c in fake.calls("chat.postMessage")
+    )
+
+
+# -- one ticket per request -----------------------------------------------------------------------
+
+
+async def test_a_request_opens_exactly_one_ticket_carrying_everything(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    form = await open_sip_form(j)
+    prompt = await j.wait_prompt("numbers.sip_request", having='"f":"sip_trunk"')
+    prompt_seen = fake.message_json(prompt)  # as the customer's client shows it
+    assert await submit_sip(j, form, VALID) is None  # the form closes
+    card = await ticket_opened(j)
+
+    # The same submission again (a double click, or the request retried): no second ticket.
+    again = await submit_sip(j, form, VALID)
+    assert again is None or again.get("response_action") == "errors"
+    # A click on the request form's button after submitting is refused as stale.
+    opened = len(fake.calls("views.open"))
+    open_form = next(b for b in buttons_in(prompt_seen) if '"f":"sip_trunk"' in str(b.get("value")))
+    await press(j, prompt, open_form, user=CUSTOMER_ZH, as_seen=prompt_seen)
+    await refused(j, CUSTOMER_ZH, "这个按钮已经过期")
+    assert len(fake.calls("views.open")) == opened
+    assert ticket_cards(j) == [card]
+    assert sum("已提交 SIP Trunk 对接工单" in message_text(m) for m in j.messages(OPS_CHANNEL)) == 1
+
+    # The customer is told the request went in.
+    told = await j.wait_text(f"SIP 对接进度更新：*{STAGES_ZH[0]}*")
+    assert not told.ephemeral
+
+    # The ticket: tenant, instance, every field as typed, TCCC's parameters.
+    shown = message_text(card)
+    assert j.tenant and j.tenant in shown
+    assert "示例呼叫中心" in shown and "admin@example.cn" in shown  # step 3's instance
+    for value in (
+        "中国电信 China Telecom",
+        "02088886666, 020 8888 6667",
+        "198.51.100.7:5060, [2001:db8::7]:65535, 203.0.113.9:1",
+        "203.0.113.0/24, 198.51.100.10-198.51.100.20",
+        "王工",
+        "+86 138 0013 8000",
+    ):
+        assert value in shown, value
+    for address in (TCCC_DOMAIN, *TCCC_INBOUND_IPS, *TCCC_OUTBOUND_IPS):
+        assert address in shown, address
+    advance = json.loads(button_for(card, ADVANCE_SIP)["value"])
+    assert advance["tenant"] == j.tenant and advance["stage"] == 2
+
+
+# -- stages ---------------------------------------------------------------------------------------
+
+
+async def advance(j: Journey, card: Message, stage: str) -> None:
+    """The SE moves the ticket on from its card; waits for the card and the customer."""
+    versions = len(card.history)
+    button = button_for(card, ADVANCE_SIP)
+    assert stage in button["text"]["text"]
+    await press(j, card, button, user=SE)
+    await wait_updated(j, card, versions)
+    await j.wait_text(f"SIP 对接进度更新：*{stage}*")
+
+
+async def test_ses_move_the_ticket_through_its_stages_to_the_assigned_number(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    form = await open_sip_form(j)
+    assert await submit_sip(j, form, VALID) is None
+    card = await ticket_opened(j)
+    submitted_view = fake.message_json(card)
+
+    # Only SEs move tickets.
+    before = Snapshot.of(card)
+    told = len(j.messages())
+    await press(j, card, button_for(card, ADVANCE_SIP), user=MANAGER)
+    await refused(j, MANAGER, "只有解决方案工程师")
+    assert before.unchanged(card) and len(j.messages()) == told
+
+    await advance(j, card, STAGES_ZH[1])
+    assert f"▶ {STAGES_ZH[1]}" in message_text(card) and f"✅ {STAGES_ZH[0]}" in message_text(card)
+
+    # The card's button as it was before (a second SE, a double click): refused, unchanged.
+    before = Snapshot.of(card)
+    told = len(j.messages())
+    stale = first_button(submitted_view, ADVANCE_SIP)
+    await press(j, card, stale, user=SE, as_seen=submitted_view)
+    await refused(j, SE, "SIP trunk stages go in order")
+    assert before.unchanged(card) and len(j.messages()) == told
+
+    await advance(j, card, STAGES_ZH[2])
+    await advance(j, card, STAGES_ZH[3])
+    testing_view = fake.message_json(card)
+
+    # The last stage asks for the number TCCC assigned.
+    await press(j, card, button_for(card, ADVANCE_SIP), user=SE)
+    number_form = await j.opened_form("form.sip_number_assigned")
+    assert [b["block_id"] for b in number_form.view["blocks"] if b["type"] == "input"] == [
+        "assigned_number"
+    ]
+    body = (await j.submit(number_form, {"assigned_number": "soon"}, user=SE)).json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["assigned_number"]
+    versions = len(card.history)
+    reply = await j.submit(number_form, {"assigned_number": "020 8888 6666"}, user=SE)
+    assert not reply.text.strip(), reply.text
+    await wait_updated(j, card, versions)
+    await j.wait_text(f"SIP 对接进度更新：*{STAGES_ZH[4]}*")
+    shown = message_text(card)
+    assert "020 8888 6666" in shown and "本工单已完成" in shown
+    assert not [b for b in buttons(card) if b["action_id"] == ADVANCE_SIP]
+    # Step 5 is complete: step 6 is prompted and the checklist shows step 5 done.
+    await j.wait_prompt("console")
+    assert "✅ 5. " in checklist(j) and "▶️ 6. " in checklist(j)
+
+    # The "number assigned" button of an older card, once the ticket is done: refused.
+    before = Snapshot.of(card)
+    forms = len(fake.calls("views.open"))
+    await press(j, card, first_button(testing_view, ADVANCE_SIP), user=SE, as_seen=testing_view)
+    await refused(j, SE, "SIP trunk", count=2)
+    assert before.unchanged(card) and len(fake.calls("views.open")) == forms
+
+
+def buttons_in(message: JSON) -> list[JSON]:
+    """The buttons of a message as Slack showed it (`fake.message_json`)."""
+    return [
+        dict(element, block_id=block.get("block_id"))
+        for block in message.get("blocks") or []
+        for element in block.get("elements") or []
+        if isinstance(element, dict) and element.get("type") == "button"
+    ]
+
+
+def first_button(message: JSON, action_id: str) -> JSON:
+    found = [b for b in buttons_in(message) if b.get("action_id") == action_id]
+    assert found, f"no {action_id} in {message}"
+    return found[0]
+
+
+# -- Jira and the webhook -------------------------------------------------------------------------
+
+
+@dataclass
+class Backends:
+    """The bot served with TICKET_BACKENDS=slack,jira,webhook, a fake Jira, a webhook receiver,
+    and a driver signing requests for that bot."""
+
+    slack: SlackDriver
+    jira: FakeJira
+    webhook: WebhookReceiver
+
+
+@pytest.fixture
+async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
+    keys = Keys(prefix=f"e2e-{uuid.uuid4().hex[:12]}")
+    async with (
+        FakeJira(JIRA_EMAIL, JIRA_TOKEN, project="SIP") as jira,
+        WebhookReceiver(WEBHOOK_SECRET, lambda: datetime.now(UTC)) as webhook,
+    ):
+        settings = make_settings(
+            fake,
+            ticket_backends="slack,jira,webhook",
+            jira_base_url=jira.url,
+            jira_email=JIRA_EMAIL,
+            jira_api_token=JIRA_TOKEN,
+            jira_project_key="SIP",
+            ticket_webhook_url=webhook.hook_url,
+            ticket_webhook_secret=WEBHOOK_SECRET,
+        )
+        service = await HttpService.start(settings, await Services.start(settings, keys=keys))
+        try:
+            async with SlackDriver(
+                f"http://127.0.0.1:{service.port}",
+                SIGNING_SECRET,
+                team_id=fake.team_id,
+                api_app_id=fake.api_app_id,
+                bot_user_id=fake.bot_user_id,
+                hooks_url=fake.hooks_url,
+            ) as driver:
+                yield Backends(driver, jira, webhook)
+        finally:
+            await service.stop()
+            await delete_under(keys)
+
+
+def delivery_line(card: Message) -> str:
+    """The card's line on how delivery to Jira and the webhook is going."""
+    return next(
+        texts([b]) for b in card.blocks or [] if b["type"] == "context" and "投递状态" in texts([b])
+    )
+
+
+async def test_a_ticket_reaches_jira_and_a_signed_webhook(
+    backends: Backends, fake: FakeSlack
+) -> None:
+    j = journey(backends.slack, fake)
+    form = await open_sip_form(j)
+    assert await submit_sip(j, form, VALID) is None
+    card = await ticket_opened(j)
+    ticket_id = json.loads(button_for(card, ADVANCE_SIP)["value"])["ticket"]
+
+    # Jira: one issue, through the REST API, carrying the whole ticket.
+    jira = backends.jira
+    assert len(jira.creates) == 1
+    (issue,) = jira.issues.values()
+    assert f"onb-{ticket_id}" in issue.labels
+    for value in (j.tenant or "?", "示例呼叫中心", "020 8888 6667", "[2001:db8::7]:65535"):
+        assert value in issue.description, value
+    for address in (TCCC_DOMAIN, *TCCC_INBOUND_IPS, *TCCC_OUTBOUND_IPS):
+        assert address in issue.description, address
+    # The webhook: one event, signed (checked by the receiver's own HMAC code), with every field.
+    (delivery,) = backends.webhook.deliveries
+    assert delivery.verdict == "accepted"
+    event = delivery.json()
+    assert event["event"] == "ticket.opened"
+    ticket = event["ticket"]
+    assert ticket["ticket_id"] == ticket_id and ticket["tenant_id"] == j.tenant
+    assert ticket["numbers"] == ["02088886666", "020 8888 6667"]
+    assert ticket["signalling"] == ["198.51.100.7:5060", "[2001:db8::7]:65535", "203.0.113.9:1"]
+    assert ticket["contact_phone"] == "+86 138 0013 8000"
+    assert ticket["tccc"]["outbound"] == list(TCCC_OUTBOUND_IPS)
+    # The card says where the ticket went.
+    line = delivery_line(card)
+    assert issue.key in line and "Webhook：已送达" in line
+
+    # A stage change reaches both: a Jira comment, a second signed event.
+    await advance(j, card, STAGES_ZH[1])
+    assert any(STAGES_ZH[1] in c for c in issue.comments)
+    assert [d.json()["event"] for d in backends.webhook.deliveries] == [
+        "ticket.opened",
+        "ticket.stage_changed",
+    ]
+    assert all(d.verdict == "accepted" for d in backends.webhook.deliveries)
+
+
+async def test_a_backend_that_is_down_keeps_the_ticket_pending_and_shows_it(
+    backends: Backends, fake: FakeSlack
+) -> None:
+    backends.jira.go_down(503)
+    j = journey(backends.slack, fake)
+    form = await open_sip_form(j)
+    assert await submit_sip(j, form, VALID) is None
+    card = await ticket_opened(j)
+
+    # Jira was tried and failed: the ticket is not lost, the SEs see it pending and why.
+    assert backends.jira.requests and not backends.jira.issues
+    line = delivery_line(card)
+    assert "Jira：待重试 — 已尝试 1 次" in line and "503" in line, line
+    assert "Webhook：已送达" in line
+    # The onboarding goes on meanwhile: the customer was told, the SEs can work the ticket.
+    await j.wait_text(f"SIP 对接进度更新：*{STAGES_ZH[0]}*")
+    await advance(j, card, STAGES_ZH[1])
+    assert "Jira：待重试" in delivery_line(card)
