@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,7 +36,7 @@ from bot.flows.engine import AddDocument, SubmitScript
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
 from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
-from bot.handlers.replies import EXPECTED, explain
+from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId
 from bot.services import Services
 from bot.state import TenantRecord
@@ -221,6 +222,7 @@ async def on_pick_document(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -242,8 +244,10 @@ async def on_pick_document(
             raise NotInTenant()
         kind = DocKind(kind_value)
     except (*EXPECTED, ValueError) as exc:
+        # A refused pick is the picker's business only (like a refused button click).
         lang = await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
-        await _reply(client, upload, explain(exc, services.catalog, lang))
+        text = explain(exc, services.catalog, lang)
+        await tell(client, channel, actor.user_id, text, respond)
         return
     await take_document(services, client, actor, record, upload, kind)
 

@@ -7,10 +7,20 @@ from redis.asyncio import Redis
 from bot.state.keys import Keys
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE
-from tests.e2e.conversation import checklists, has_button, prompt_posts, serve, updates_of
+from tests.e2e.conversation import (
+    checklists,
+    has_button,
+    prompt_posts,
+    serve,
+    thread_replies,
+    updates_of,
+    wait_refusal,
+)
 from tests.e2e.journey import DOCX, JPEG, PDF, PNG, Journey, buttons, message_text, texts
 from tests.fakeslack.driver import SlackDriver, file_stub
 from tests.fakeslack.server import FakeSlack, Message
+
+STRANGER = "U0STRANGER1"  # in the workspace, not in the tenant's channel
 
 
 def journey(slack: SlackDriver, fake: FakeSlack, customer: str = CUSTOMER_EN) -> Journey:
@@ -127,6 +137,26 @@ async def test_a_file_the_bot_cannot_place_is_asked_about_with_a_menu(
             and "6 qualification document(s) still to upload" in texts(checklist.blocks)
         ),
     )
+
+
+async def test_a_pick_by_someone_outside_the_channel_is_refused_only_to_them(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    fake.add_user(STRANGER, "stranger", locale="en-US")
+    j = journey(slack, fake)
+    await at_documents(j, "agent")
+    [checklist] = checklists(fake, CHANNEL)
+    ts = await j.upload("IMG_0002.jpg", tagged(JPEG, "stranger"), "")
+    question = await j.thread_reply(ts, "Which document is")
+    updates, in_thread = len(updates_of(fake, checklist)), len(thread_replies(fake, ts))
+
+    click = await j.pick(question, "Business licence scan", user=STRANGER)
+
+    await wait_refusal(fake, click, "belongs to another channel's enterprise")
+    assert len(thread_replies(fake, ts)) == in_thread  # nothing said in public
+    assert len(updates_of(fake, checklist)) == updates
+    status = await j.command("status", user=CUSTOMER_EN)
+    assert "7 qualification document(s) still to upload" in texts(status.json()["blocks"])
 
 
 async def test_refused_files_say_what_to_do_instead_and_record_nothing(
