@@ -232,3 +232,18 @@ async def test_lang_rerenders_the_checklist_in_place_and_later_prompts_follow(
     usage = reply_text(await j.command("lang fr", user=CUSTOMER_EN))
     assert "/onboard lang zh" in usage
     assert len(prompt_posts(fake, CHANNEL)) == 2
+
+
+async def test_a_company_name_cannot_mention_everyone_or_format_messages(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    reply = reply_text(
+        await j.command("start <!channel> Acme & <https://evil.example|Co>", user=SE)
+    )
+    assert "<!channel>" not in reply and "<https://evil" not in reply
+    await j.wait_prompt("account")
+    for message in fake.messages(CHANNEL):
+        shown = message_text(message)
+        assert "<!channel>" not in shown and "<https://evil" not in shown, shown
+    assert "&lt;!channel&gt; Acme &amp;" in message_text(j.messages()[0])

@@ -315,3 +315,23 @@ async def test_the_last_document_brings_the_submit_for_review_button(
     prompt = await j.wait_prompt("qualification.collecting", having="submit_documents")
     assert "All documents are here" in message_text(prompt)
     assert buttons(prompt)[0]["text"]["text"] == "Submit for review"
+
+
+async def test_several_files_in_one_message_are_each_recognised_by_name(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "legal_rep")
+    files = [
+        fake.add_file(tagged(PDF, "one"), "营业执照.pdf", uploader=CUSTOMER_EN, channel=CHANNEL),
+        fake.add_file(tagged(PNG, "two"), "承诺书.png", uploader=CUSTOMER_EN, channel=CHANNEL),
+    ]
+    reply = await slack.message(
+        "here are two of them", user_id=CUSTOMER_EN, channel_id=CHANNEL, files=files
+    )
+    assert reply.payload is not None
+    ts = str(reply.payload["event"]["ts"])
+    await j.thread_reply(ts, "Received *Business licence scan*")
+    await j.thread_reply(ts, "Received *Telecom network access commitment letter")
+    status = await j.command("status", user=CUSTOMER_EN)
+    assert "3 qualification document(s) still to upload" in texts(status.json()["blocks"])
