@@ -8,6 +8,7 @@ message, a call) with deadlines, never sleeps.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -126,9 +127,10 @@ class Journey:
         return found[-1]
 
     def checklist(self) -> Message:
-        """The progress checklist (the first message with the step list)."""
+        """The progress checklist (the first message listing the steps with ✅ / ▶️ / ⚪)."""
         for message in self.messages():
-            if "1." in message.text and "8." in texts(message.blocks):
+            shown = texts(message.blocks)
+            if all(re.search(rf"(✅|▶️|⚪) {n}\. ", shown) for n in (1, 8)):
                 return message
         raise AssertionError("no checklist message")
 

@@ -130,6 +130,7 @@ async def test_the_checklist_is_one_message_updated_in_place(
     await j.start("Acme Technology")
     [checklist] = checklists(fake, CHANNEL)
     assert step_marks(checklist.blocks) == marks(0)
+    assert j.checklist() is checklist
 
     await j.click(await j.wait_prompt("account"), lambda b: "confirm_account" in b["value"])
     await wait_marks(fake, checklist, marks(1))
