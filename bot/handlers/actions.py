@@ -35,7 +35,6 @@ from bot.views.prompts import (
 )
 from bot.views.refs import FormMeta, PromptRef, parse_prompt
 from bot.views.sip import sip_form
-from bot.views.text import render
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +56,8 @@ async def authorised_prompt(services: Services, actor: Actor, ref: PromptRef) ->
     if not await may_act_for(services.memberships, record, actor):
         raise NotInTenant()
     if leaf(record.onboarding.state) != ref.s:
-        # Part of the refusal, so in the clicker's language like the rest of it.
-        lang = await _lang(services, actor, record)
-        action = render(next_action(record.onboarding), services.catalog, lang)
-        raise StalePrompt(action=action)
+        # The reply renders what to do now in the clicker's language, links intact.
+        raise StalePrompt(next_step=next_action(record.onboarding))
     return record
 
 
