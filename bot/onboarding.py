@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from bot.flows.effects import Effect, MessageRef, NotifyCustomer, PostStepPrompt, UpdateChecklist
 from bot.flows.engine import FlowEvent, Outcome, apply, next_action
-from bot.flows.machine import leaf
+from bot.flows.machine import WAITING_STAGES, leaf
 from bot.flows.model import Actor, Step
 from bot.i18n import Lang
 from bot.state import AuditEntry, Change, RedisTenantStore, SlackRefs, TenantNotFound, TenantRecord
@@ -160,6 +160,17 @@ class Onboardings:
                 UpdateChecklist(),
                 NotifyCustomer(message="conversation.lang_set"),
             ]
+            stage = leaf(record.onboarding.state)
+            if record.slack.prompt_ts and stage not in WAITING_STAGES and stage != Step.LIVE:
+                # The prompt to act on now, again in the new language (the old one closes).
+                step = record.step
+                effects.append(
+                    PostStepPrompt(
+                        step=step,
+                        stage=stage if stage != step.value else None,
+                        next_action=next_action(record.onboarding),
+                    )
+                )
             return Change(new, effects, [audit], touch_activity=False)
 
         return (await self.store.update(tenant_id, change)).record

@@ -16,7 +16,7 @@ from tests.e2e.conversation import (
     updates_of,
     wait_marks,
 )
-from tests.e2e.journey import JSON, Journey, message_text, texts
+from tests.e2e.journey import JSON, Journey, buttons, message_text, stage_of, texts
 from tests.fakeslack.driver import SlackDriver, checkboxes
 from tests.fakeslack.server import FakeSlack
 
@@ -219,7 +219,15 @@ async def test_lang_rerenders_the_checklist_in_place_and_later_prompts_follow(
     assert step_marks(checklist.blocks) == marks(0)
     assert checklists(fake, CHANNEL) == [checklist]
 
-    await j.click(await j.wait_prompt("account"), lambda b: "confirm_account" in b["value"])
+    # The prompt to act on now is given again in the new language; the English one is closed.
+    english = prompt_posts(fake, CHANNEL)[0].response["ts"]
+    [account] = await fake.wait_for_message(
+        channel=CHANNEL,
+        where=lambda m: stage_of(m) == "account" and "注册腾讯云账号" in message_text(m),
+    )
+    assert account.ts != english
+    await fake.wait_until(lambda: not buttons(fake.message(CHANNEL, english)))
+    await j.click(account, lambda b: "confirm_account" in b["value"])
     prompt = await j.wait_prompt("real_name")
     assert "完成企业实名认证" in message_text(prompt)
     await wait_marks(fake, checklist, marks(1))
@@ -232,7 +240,7 @@ async def test_lang_rerenders_the_checklist_in_place_and_later_prompts_follow(
     # A bad choice says how to use it, and changes nothing.
     usage = reply_text(await j.command("lang fr", user=CUSTOMER_EN))
     assert "/onboard lang zh" in usage
-    assert len(prompt_posts(fake, CHANNEL)) == 2
+    assert len(prompt_posts(fake, CHANNEL)) == 3
 
 
 async def test_a_company_name_cannot_mention_everyone_or_format_messages(
