@@ -84,8 +84,13 @@ def manager_home(
 ) -> dict[str, Any]:
     total = sum(counts.values())
     lines = [
-        f"{step.number if step is not Step.LIVE else '✓'}. "
-        f"{catalog.t(lang, step_spec(step).title_key)}: *{counts.get(step, 0)}*"
+        catalog.t(
+            lang,
+            "conversation.home.live_line" if step is Step.LIVE else "conversation.home.count_line",
+            number=step.number,
+            step=catalog.t(lang, step_spec(step).title_key),
+            count=counts.get(step, 0),
+        )
         for step in Step
     ]
     blocks: list[Block] = [
