@@ -220,9 +220,10 @@ async def test_a_manager_sees_how_many_customers_are_at_each_step(
     shown = view_text(home)
     assert "入驻汇总" in shown
     assert "共 2 家客户，其中 1 家停滞。" in shown
-    assert "1. 注册腾讯云账号: *1*" in shown
-    assert "2. 完成企业实名认证: *0*" in shown
-    assert "4. 完成企业资质审核: *1*" in shown
+    assert "1. 注册腾讯云账号：*1*" in shown
+    assert "2. 完成企业实名认证：*0*" in shown
+    assert "4. 完成企业资质审核：*1*" in shown
+    assert "🎉 已上线：*0*" in shown
 
 
 async def test_someone_in_several_onboardings_is_not_answered_about_an_arbitrary_one(
