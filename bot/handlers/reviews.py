@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -62,8 +63,10 @@ async def _act(
     channel: str,
     tenant: str,
     event: FlowEvent,
+    respond: AsyncRespond,
 ) -> None:
-    """Apply an SE's event; a refusal is told to the SE only, and the card stays as it was."""
+    """Apply an SE's event; a refusal is told to the clicker only, and the card stays as it
+    was. `respond` reaches a clicker who is not a member of the channel (see `tell`)."""
     try:
         _require_se(actor)
         await services.onboardings.act(tenant, event, actor)
@@ -73,6 +76,7 @@ async def _act(
             channel,
             actor.user_id,
             explain(exc, services.catalog, await _lang(services, actor)),
+            respond,
         )
         return
     await services.runner.drain(tenant)
@@ -100,6 +104,7 @@ async def on_approve_document(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -114,9 +119,10 @@ async def on_approve_document(
             channel,
             actor.user_id,
             explain(exc, services.catalog, await _lang(services, actor)),
+            respond,
         )
         return
-    await _act(services, client, actor, channel, ref.t, event)
+    await _act(services, client, actor, channel, ref.t, event, respond)
 
 
 async def on_approve_script(
@@ -125,6 +131,7 @@ async def on_approve_script(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -138,9 +145,10 @@ async def on_approve_script(
             channel,
             actor.user_id,
             explain(exc, services.catalog, await _lang(services, actor)),
+            respond,
         )
         return
-    await _act(services, client, actor, channel, ref.t, ApproveScript(revision=ref.r))
+    await _act(services, client, actor, channel, ref.t, ApproveScript(revision=ref.r), respond)
 
 
 async def on_reject(
@@ -149,6 +157,7 @@ async def on_reject(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     """Reject (a document or the script): ask the SE for the reason in a form."""
     await ack()
@@ -170,7 +179,7 @@ async def on_reject(
             callback = CallbackId.REJECT_SCRIPT
             extra = {"r": str(ref.r)}
     except (*EXPECTED, ValueError) as exc:
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
     meta = FormMeta(t=record.tenant_id, s="review", c=channel, x=extra)
     if not await _open(client, body, reject_form(services.catalog, lang, meta, callback, what)):
@@ -179,6 +188,7 @@ async def on_reject(
             channel,
             actor.user_id,
             services.catalog.t(lang, "conversation.errors.form_expired"),
+            respond,
         )
 
 
@@ -188,6 +198,7 @@ async def on_advance_stage(
     action: dict[str, Any],
     context: AsyncBoltContext,
     client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     services: Services = context["services"]
@@ -205,7 +216,7 @@ async def on_advance_stage(
             # Checked before the form opens, so a stale button asks for nothing.
             _check_next_stage(await services.onboardings.get(tenant), ticket, stage)
     except (*EXPECTED, ValueError) as exc:
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang))
+        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
     if stage is SipStage.NUMBER_ASSIGNED:
         # The last stage needs the number TCCC assigned to the instance.
@@ -216,10 +227,17 @@ async def on_advance_stage(
                 channel,
                 actor.user_id,
                 services.catalog.t(lang, "conversation.errors.form_expired"),
+                respond,
             )
         return
     await _act(
-        services, client, actor, channel, tenant, AdvanceSipStage(ticket_id=ticket, stage=stage)
+        services,
+        client,
+        actor,
+        channel,
+        tenant,
+        AdvanceSipStage(ticket_id=ticket, stage=stage),
+        respond,
     )
 
 
