@@ -41,6 +41,8 @@ from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 from tests.fakeslack.state import Message
 
+OPEN_FORM = "step.form"
+
 # Card titles in the ops language (zh).
 DOCUMENTS_CARD = "资质审核"
 SCRIPT_CARD = "话术审核"
@@ -172,6 +174,14 @@ async def test_only_solution_engineers_can_review(slack: SlackDriver, fake: Fake
     await j.wait_ephemeral(MANAGER, "只有解决方案工程师")  # the manager reads Chinese
     await press(j, card, button_for(card, REJECT_DOCUMENT, "business_license"), user=CUSTOMER_EN)
     await j.wait_ephemeral(CUSTOMER_EN, "Only solution engineers")
+    # Someone who is not even a member (Slack refuses an ephemeral to them) is answered
+    # through the click's response_url.
+    await press(j, card, button_for(card, APPROVE_DOCUMENT, "legal_rep_id"), user=CUSTOMER_ZH)
+    (answer,) = await fake.wait_for(
+        "response_url", where=lambda c: "只有解决方案工程师" in str(c.args.get("text"))
+    )
+    assert answer.args.get("response_type") == "ephemeral"
+    assert answer.args.get("replace_original") is False
 
     assert before.unchanged(card)
     assert len(fake.calls("chat.update")) == updates
@@ -393,6 +403,7 @@ async def test_landline_script_review_then_purchase_completes_step_five(
     await to_numbers(j, lang="zh")
     await choose_path(j, "landline")
     script_prompt = await j.wait_prompt("numbers.script", having='"f":"script"')
+    script_prompt_seen = fake.message_json(script_prompt)
     # Nothing to buy before the script passes: no purchase links, no purchase button.
     assert PURCHASE_GUIDE not in message_text(script_prompt)
     assert "confirm_purchase" not in json.dumps(script_prompt.blocks)
@@ -450,6 +461,11 @@ async def test_landline_script_review_then_purchase_completes_step_five(
     purchase = await j.wait_prompt("numbers.purchase", having='"f":"purchase"')
     shown = message_text(purchase)
     assert PURCHASE_GUIDE in shown and PRICING in shown and "固话号码" in shown
+    # The script prompt's button, clicked now, says what to do instead, with working links.
+    stale_form = first_button(script_prompt_seen, OPEN_FORM)
+    await press(j, script_prompt, stale_form, user=CUSTOMER_ZH, as_seen=script_prompt_seen)
+    stale = await refused(j, CUSTOMER_ZH, "这个按钮已经过期")
+    assert f"<{PURCHASE_GUIDE}" in stale.text and "&lt;" not in stale.text, stale.text
 
     await click_form(j, "numbers.purchase", "purchase")
     form = await j.opened_form("form.purchase")

@@ -193,7 +193,10 @@ async def test_a_request_opens_exactly_one_ticket_carrying_everything(
 
     # The same submission again (a double click, or the request retried): no second ticket.
     again = await submit_sip(j, form, VALID)
-    assert again is None or again.get("response_action") == "errors"
+    assert again is not None and again["response_action"] == "errors", again
+    # Said on the form: nothing changed, the request is already in.
+    assert "没有做任何更改" in again["errors"]["carrier"]
+    assert STAGES_ZH[0] in again["errors"]["carrier"]
     # A click on the request form's button after submitting is refused as stale.
     opened = len(fake.calls("views.open"))
     open_form = next(b for b in buttons_in(prompt_seen) if '"f":"sip_trunk"' in str(b.get("value")))
