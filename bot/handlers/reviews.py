@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -20,8 +21,9 @@ from bot.flows.engine import (
     FlowEvent,
     RejectDocument,
     RejectScript,
+    apply,
 )
-from bot.flows.errors import InputField, InvalidValue, SipStageOutOfOrder, UnknownTicket
+from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole, DocKind, SipStage
 from bot.handlers.actions import channel_of
 from bot.handlers.replies import EXPECTED, explain, tell
@@ -169,15 +171,19 @@ async def on_reject(
         _require_se(actor)
         ref = _review(action)
         record = await services.onboardings.get(ref.t)
+        event: FlowEvent
         if action["action_id"] == ActionId.REJECT_DOCUMENT:
             kind = DocKind(ref.k or "")
+            event = RejectDocument(kind=kind, revision=ref.r, reason=_PENDING_REASON)
             what = services.catalog.t(lang, document_spec(kind).name_key)
             callback = CallbackId.REJECT_DOCUMENT
             extra = {"k": kind.value, "r": str(ref.r)}
         else:
+            event = RejectScript(revision=ref.r, reason=_PENDING_REASON)
             what = services.catalog.t(lang, "reviews.script_subject")
             callback = CallbackId.REJECT_SCRIPT
             extra = {"r": str(ref.r)}
+        _refuse_early(record, event, actor)
     except (*EXPECTED, ValueError) as exc:
         await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
@@ -213,8 +219,8 @@ async def on_advance_stage(
         tenant, ticket, stage_number = parsed
         stage = SipStage(stage_number)
         if stage is SipStage.NUMBER_ASSIGNED:
-            # Checked before the form opens, so a stale button asks for nothing.
-            _check_next_stage(await services.onboardings.get(tenant), ticket, stage)
+            event = AdvanceSipStage(ticket_id=ticket, stage=stage, assigned_number=_PENDING_NUMBER)
+            _refuse_early(await services.onboardings.get(tenant), event, actor)
     except (*EXPECTED, ValueError) as exc:
         await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
         return
@@ -241,13 +247,16 @@ async def on_advance_stage(
     )
 
 
-def _check_next_stage(record: TenantRecord, ticket_id: str, stage: SipStage) -> None:
-    """Refuse, as the flow would, a move to `stage` that is not the ticket's next one."""
-    current = record.onboarding.sip
-    if current is None or current.ticket_id != ticket_id:
-        raise UnknownTicket(ticket_id)
-    if stage != current.stage + 1:
-        raise SipStageOutOfOrder(current.stage, stage)
+# Stand-ins for what the SE has not typed yet: both pass their own checks, so a dry run with
+# them is refused only for the other reasons (an older card, a colleague who was faster).
+_PENDING_REASON = "-"
+_PENDING_NUMBER = "10000"
+
+
+def _refuse_early(record: TenantRecord, event: FlowEvent, actor: Actor) -> None:
+    """Raise now the refusal `event` would meet, before a form asks the SE for more. `apply` is
+    pure: the dry run changes nothing."""
+    apply(record.onboarding, event, actor, datetime.now(UTC))
 
 
 def _event_of(callback: CallbackId, view: dict[str, Any], meta: FormMeta) -> FlowEvent:
