@@ -307,15 +307,9 @@ async def test_a_second_verdict_on_one_document_is_refused(
     await press(j, card, first, user=SE, as_seen=as_first_seen)
     await j.wait_ephemeral(SE, "already has a verdict")
     await press(j, card, reject_it, user=SE, as_seen=as_first_seen)
-    # Rejecting it asks for a reason first; the verdict is refused when the form is sent.
-    form = await j.opened_form("form.reject_document")
-    reply = await j.submit(form, {"reason": "换一个理由"}, user=SE)
-    assert reply.json() == {
-        "response_action": "errors",
-        "errors": {
-            "reason": "This already has a verdict in this review round; nothing was changed."
-        },
-    }
+    # Rejecting it is refused at once, before a form asks for a reason.
+    await refused(j, SE, "already has a verdict", count=2)
+    assert reject_forms(j) == 0
     assert before.unchanged(card)
     assert len(j.messages()) == told
 
@@ -532,10 +526,10 @@ async def test_script_verdicts_refuse_bad_input(slack: SlackDriver, fake: FakeSl
     await script_verdict(j, card, APPROVE_SCRIPT)
     after = Snapshot.of(card)
     told = len(j.messages())
+    forms = len(fake.calls("views.open"))
     await press(j, card, first_button(first_seen, REJECT_SCRIPT), user=SE, as_seen=first_seen)
-    reject_form = await j.opened_form("form.reject_script", count=2)
-    reply = await j.submit(reject_form, {"reason": "too late"}, user=SE)
-    assert reply.json()["response_action"] == "errors", reply.text
+    await refused(j, SE, "not available at the current step")
+    assert len(fake.calls("views.open")) == forms  # no reason asked for a verdict refused
     await press(j, card, first_button(first_seen, APPROVE_SCRIPT), user=SE, as_seen=first_seen)
-    await j.wait_ephemeral(SE, "not available at the current step")
+    await refused(j, SE, "not available at the current step", count=2)
     assert after.unchanged(card) and len(j.messages()) == told
