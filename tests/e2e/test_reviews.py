@@ -524,6 +524,7 @@ async def test_script_verdicts_refuse_bad_input(slack: SlackDriver, fake: FakeSl
     # A second verdict (a double click on the card as first shown) changes nothing.
     first_seen = fake.message_json(card)
     await script_verdict(j, card, APPROVE_SCRIPT)
+    await j.wait_prompt("numbers.purchase")  # the approval's messages have all arrived
     after = Snapshot.of(card)
     told = len(j.messages())
     forms = len(fake.calls("views.open"))
