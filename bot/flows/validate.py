@@ -106,12 +106,20 @@ def _non_empty(field: InputField, values: Iterable[str]) -> list[str]:
     return items
 
 
+def sip_numbers(numbers: Iterable[str]) -> None:
+    for number in _non_empty(InputField.SIP_NUMBERS, numbers):
+        phone_number(InputField.SIP_NUMBERS, number)
+
+
+def signalling_addresses(addresses: Iterable[str]) -> None:
+    for address in _non_empty(InputField.SIGNALLING, addresses):
+        signalling_address(address)
+
+
 def sip_request(request: SipTrunkRequest) -> None:
     text(InputField.CARRIER, request.carrier, NAME_MAX)
-    for number in _non_empty(InputField.SIP_NUMBERS, request.numbers):
-        phone_number(InputField.SIP_NUMBERS, number)
-    for address in _non_empty(InputField.SIGNALLING, request.signalling):
-        signalling_address(address)
+    sip_numbers(request.numbers)
+    signalling_addresses(request.signalling)
     if request.media_ip_range is not None and request.media_ip_range.strip():
         text(InputField.MEDIA_IP_RANGE, request.media_ip_range)
     text(InputField.CONTACT_NAME, request.contact_name, NAME_MAX)

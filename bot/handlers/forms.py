@@ -31,7 +31,7 @@ from bot.ids import CallbackId
 from bot.services import Services
 from bot.views.forms import submitted_choices, submitted_text
 from bot.views.refs import FormMeta, parse_form
-from bot.views.sip import read_sip_form, ticket_id_for
+from bot.views.sip import FormErrors, read_sip_form, ticket_id_for
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,10 @@ async def on_submission(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
         await ack(
             response_action="errors", errors={exc.field.value: explain(exc, services.catalog, lang)}
         )
+        return
+    except FormErrors as exc:
+        errors = {f.value: explain(e, services.catalog, lang) for f, e in exc.errors.items()}
+        await ack(response_action="errors", errors=errors)
         return
     except ValidationError:
         await ack(

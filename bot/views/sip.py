@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.blocks import context, section
+from bot.flows import validate
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import SipTrunkRequest
 from bot.i18n import Catalog, Lang
@@ -85,18 +87,57 @@ def media_range(value: str) -> str:
     return ", ".join(items)
 
 
+class FormErrors(Exception):
+    """Several fields of a form are wrong; each is shown on its own field at once."""
+
+    def __init__(self, errors: dict[InputField, InvalidValue]) -> None:
+        super().__init__(", ".join(field.value for field in errors))
+        self.errors = errors
+
+
 def read_sip_form(view: dict[str, Any]) -> SipTrunkRequest:
-    """The request as typed; the flow validates every value (IP:port, phone numbers) and raises
-    `InvalidValue` naming the field."""
+    """The request as typed, with every field checked the way the flow checks it, so a customer
+    sees all that is wrong at once instead of one field per submission (`FormErrors`)."""
+    errors: dict[InputField, InvalidValue] = {}
+
+    def check(field: InputField, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except InvalidValue as exc:
+            errors.setdefault(field, exc)
+
     media = submitted_text(view, InputField.MEDIA_IP_RANGE)
-    return SipTrunkRequest(
+    media_value: str | None = None
+    if media:
+        try:
+            media_value = media_range(media)
+        except InvalidValue as exc:
+            errors[InputField.MEDIA_IP_RANGE] = exc
+    request = SipTrunkRequest(
         carrier=submitted_text(view, InputField.CARRIER) or "",
         numbers=_items(submitted_text(view, InputField.SIP_NUMBERS), _NUMBER_SPLIT),
         signalling=_items(submitted_text(view, InputField.SIGNALLING)),
-        media_ip_range=media_range(media) if media else None,
+        media_ip_range=media_value,
         contact_name=submitted_text(view, InputField.CONTACT_NAME) or "",
         contact_phone=submitted_text(view, InputField.CONTACT_PHONE) or "",
     )
+    check(
+        InputField.CARRIER,
+        lambda: validate.text(InputField.CARRIER, request.carrier, validate.NAME_MAX),
+    )
+    check(InputField.SIP_NUMBERS, lambda: validate.sip_numbers(request.numbers))
+    check(InputField.SIGNALLING, lambda: validate.signalling_addresses(request.signalling))
+    check(
+        InputField.CONTACT_NAME,
+        lambda: validate.text(InputField.CONTACT_NAME, request.contact_name, validate.NAME_MAX),
+    )
+    check(
+        InputField.CONTACT_PHONE,
+        lambda: validate.phone_number(InputField.CONTACT_PHONE, request.contact_phone),
+    )
+    if errors:
+        raise FormErrors(errors)
+    return request
 
 
 def ticket_id_for(view_id: str, tenant_id: str) -> str:

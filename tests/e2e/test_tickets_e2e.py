@@ -167,6 +167,13 @@ async def test_the_sip_form_asks_for_every_field_and_shows_errors_inline(
         assert list(body["errors"]) == [field], (field, value, body)
         assert body["errors"][field].strip()
 
+    # Everything wrong is shown at once, each on its own field.
+    body = await submit_sip(
+        j, form, {**VALID, "carrier": " ", "signalling": "198.51.100.7", "contact_phone": "call me"}
+    )
+    assert body is not None
+    assert sorted(body["errors"]) == ["carrier", "contact_phone", "signalling"]
+
     # The media range message says what is expected, in the customer's language.
     body = await submit_sip(j, form, {**VALID, "media_ip_range": "the usual"})
     assert body is not None
