@@ -220,6 +220,9 @@ class SipStageOutOfOrder(FlowError):
     def __init__(self, current: SipStage, requested: SipStage) -> None:
         self.current = current
         self.requested = requested
+        if requested <= current:
+            # A repeated click (or an older card): the ticket is there already.
+            self.key = "errors.sip_stage_reached"
         super().__init__(
             f"ticket is at {current.name}, cannot move to {requested.name}",
             labels={
@@ -249,5 +252,5 @@ def error_keys() -> frozenset[str]:
         [cls.key for cls in fixed]
         + [f"errors.invalid.{f.value}" for f in InputField]
         + [f"errors.gate.{g.value}" for g in Gate]
-        + ["roles.none"]
+        + ["roles.none", "errors.sip_stage_reached"]
     )

@@ -660,3 +660,16 @@ def test_a_change_within_a_step_reaches_the_checklist_and_a_new_applicant_a_new_
     # Choosing the same applicant again changes nothing the customer sees.
     out = d.send(ChooseRole(role=Role.LEGAL_REP))
     assert out.effects == []
+
+
+def test_a_repeated_stage_click_says_the_ticket_is_there_already() -> None:
+    d = Driver().through_qualification()
+    d.send(ChooseNumberPath(path=NumberPath.SIP_TRUNK))
+    d.send(SubmitSipRequest(ticket_id="T-9", request=SIP_REQUEST))
+    d.send(AdvanceSipStage(ticket_id="T-9", stage=SipStage.WHITELISTING), SE)
+    with pytest.raises(SipStageOutOfOrder) as again:
+        d.send(AdvanceSipStage(ticket_id="T-9", stage=SipStage.WHITELISTING), SE)
+    assert again.value.message.key == "errors.sip_stage_reached"
+    with pytest.raises(SipStageOutOfOrder) as skip:
+        d.send(AdvanceSipStage(ticket_id="T-9", stage=SipStage.TESTING), SE)
+    assert skip.value.message.key == "errors.sip_stage_order"
