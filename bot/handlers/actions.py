@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.engine import next_action, parse_event
@@ -18,7 +17,8 @@ from bot.flows.errors import FlowError
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
 from bot.handlers.access import NotInTenant, may_act_for
-from bot.handlers.replies import EXPECTED, explain, tell
+from bot.handlers.clicks import Click
+from bot.handlers.replies import EXPECTED
 from bot.i18n import Lang
 from bot.ids import ActionId
 from bot.onboarding import StalePrompt
@@ -37,17 +37,6 @@ from bot.views.refs import FormMeta, PromptRef, parse_prompt
 from bot.views.sip import sip_form
 
 log = logging.getLogger(__name__)
-
-
-def channel_of(body: dict[str, Any]) -> str:
-    channel = body.get("channel") or {}
-    container = body.get("container") or {}
-    return str(channel.get("id") or container.get("channel_id") or "")
-
-
-async def _lang(services: Services, actor: Actor, fallback: TenantRecord | None) -> Lang:
-    default = fallback.lang if fallback else services.settings.ops_lang
-    return await services.locales.lang_of(actor.user_id, default)
 
 
 async def authorised_prompt(services: Services, actor: Actor, ref: PromptRef) -> TenantRecord:
@@ -70,20 +59,18 @@ async def on_step_event(
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
+    click = Click.of(body, context, client, respond)
+    services = click.services
     ref = parse_prompt(action.get("value"))
     record: TenantRecord | None = None
     try:
         if ref is None or ref.e is None:
             raise FlowError("malformed button value")
-        record = await authorised_prompt(services, actor, ref)
+        record = await authorised_prompt(services, click.actor, ref)
         event = parse_event({"name": ref.e, **ref.a})
-        await services.onboardings.act(ref.t, event, actor, stage=ref.s)
+        await services.onboardings.act(ref.t, event, click.actor, stage=ref.s)
     except EXPECTED as exc:
-        lang = await _lang(services, actor, record)
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
+        await click.refuse(exc, record.lang if record else None)
         return
     await services.runner.drain(ref.t)
 
@@ -116,33 +103,20 @@ async def on_open_form(
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
+    click = Click.of(body, context, client, respond)
     ref = parse_prompt(action.get("value"))
     record: TenantRecord | None = None
     try:
         if ref is None or ref.f is None:
             raise FlowError("malformed button value")
-        record = await authorised_prompt(services, actor, ref)
+        record = await authorised_prompt(click.services, click.actor, ref)
+        lang = await click.lang(record.lang)
         meta = FormMeta(t=record.tenant_id, s=ref.s, c=record.channel_id)
-        view = form_for(ref.f, services, await _lang(services, actor, record), meta)
+        view = form_for(ref.f, click.services, lang, meta)
     except (*EXPECTED, ValidationError, ValueError) as exc:
-        lang = await _lang(services, actor, record)
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
+        await click.refuse(exc, record.lang if record else None)
         return
-    try:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:
-        # The trigger lives 3 s; a slow click cannot open a form. Say so instead of failing.
-        log.warning("views.open failed: %s", exc.response.get("error"))
-        await tell(
-            client,
-            channel,
-            actor.user_id,
-            services.catalog.t(record.lang, "conversation.errors.form_expired"),
-            respond,
-        )
+    await click.open_form(view, lang)
 
 
 def register(app: AsyncApp) -> None:

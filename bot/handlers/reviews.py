@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.catalogue import document_spec
@@ -25,8 +24,8 @@ from bot.flows.engine import (
 )
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole, DocKind, SipStage
-from bot.handlers.actions import channel_of
-from bot.handlers.replies import EXPECTED, explain, tell
+from bot.handlers.clicks import Click
+from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
 from bot.ids import ActionId, CallbackId
 from bot.onboarding import ConversationError
@@ -58,39 +57,16 @@ async def _lang(services: Services, actor: Actor) -> Lang:
     return await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
 
 
-async def _act(
-    services: Services,
-    client: AsyncWebClient,
-    actor: Actor,
-    channel: str,
-    tenant: str,
-    event: FlowEvent,
-    respond: AsyncRespond,
-) -> None:
+async def _act(click: Click, tenant: str, event: FlowEvent) -> None:
     """Apply an SE's event; a refusal is told to the clicker only, and the card stays as it
-    was. `respond` reaches a clicker who is not a member of the channel (see `tell`)."""
+    was."""
     try:
-        _require_se(actor)
-        await services.onboardings.act(tenant, event, actor)
+        _require_se(click.actor)
+        await click.services.onboardings.act(tenant, event, click.actor)
     except EXPECTED as exc:
-        await tell(
-            client,
-            channel,
-            actor.user_id,
-            explain(exc, services.catalog, await _lang(services, actor)),
-            respond,
-        )
+        await click.refuse(exc)
         return
-    await services.runner.drain(tenant)
-
-
-async def _open(client: AsyncWebClient, body: dict[str, Any], view: dict[str, Any]) -> bool:
-    try:
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as exc:
-        log.warning("views.open failed: %s", exc.response.get("error"))
-        return False
-    return True
+    await click.services.runner.drain(tenant)
 
 
 def _review(action: dict[str, Any]) -> ReviewRef:
@@ -100,7 +76,7 @@ def _review(action: dict[str, Any]) -> ReviewRef:
     return ref
 
 
-async def on_approve_document(
+async def on_approve(
     ack: AsyncAck,
     body: dict[str, Any],
     action: dict[str, Any],
@@ -108,49 +84,20 @@ async def on_approve_document(
     client: AsyncWebClient,
     respond: AsyncRespond,
 ) -> None:
+    """Approve a document or the call script, at the revision the card showed."""
     await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
+    click = Click.of(body, context, client, respond)
+    event: FlowEvent
     try:
         ref = _review(action)
-        event = ApproveDocument(kind=DocKind(ref.k or ""), revision=ref.r)
+        if action["action_id"] == ActionId.APPROVE_DOCUMENT:
+            event = ApproveDocument(kind=DocKind(ref.k or ""), revision=ref.r)
+        else:
+            event = ApproveScript(revision=ref.r)
     except (InvalidValue, ValueError) as exc:
-        await tell(
-            client,
-            channel,
-            actor.user_id,
-            explain(exc, services.catalog, await _lang(services, actor)),
-            respond,
-        )
+        await click.refuse(exc)
         return
-    await _act(services, client, actor, channel, ref.t, event, respond)
-
-
-async def on_approve_script(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    context: AsyncBoltContext,
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-) -> None:
-    await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
-    try:
-        ref = _review(action)
-    except InvalidValue as exc:
-        await tell(
-            client,
-            channel,
-            actor.user_id,
-            explain(exc, services.catalog, await _lang(services, actor)),
-            respond,
-        )
-        return
-    await _act(services, client, actor, channel, ref.t, ApproveScript(revision=ref.r), respond)
+    await _act(click, ref.t, event)
 
 
 async def on_reject(
@@ -163,15 +110,14 @@ async def on_reject(
 ) -> None:
     """Reject (a document or the script): ask the SE for the reason in a form."""
     await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
-    lang = await _lang(services, actor)
+    click = Click.of(body, context, client, respond)
+    services = click.services
+    lang = await click.lang()
+    event: FlowEvent
     try:
-        _require_se(actor)
+        _require_se(click.actor)
         ref = _review(action)
         record = await services.onboardings.get(ref.t)
-        event: FlowEvent
         if action["action_id"] == ActionId.REJECT_DOCUMENT:
             kind = DocKind(ref.k or "")
             event = RejectDocument(kind=kind, revision=ref.r, reason=_PENDING_REASON)
@@ -183,19 +129,12 @@ async def on_reject(
             what = services.catalog.t(lang, "reviews.script_subject")
             callback = CallbackId.REJECT_SCRIPT
             extra = {"r": str(ref.r)}
-        _refuse_early(record, event, actor)
+        _refuse_early(record, event, click.actor)
     except (*EXPECTED, ValueError) as exc:
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
+        await click.refuse(exc)
         return
-    meta = FormMeta(t=record.tenant_id, s="review", c=channel, x=extra)
-    if not await _open(client, body, reject_form(services.catalog, lang, meta, callback, what)):
-        await tell(
-            client,
-            channel,
-            actor.user_id,
-            services.catalog.t(lang, "conversation.errors.form_expired"),
-            respond,
-        )
+    meta = FormMeta(t=record.tenant_id, s="review", c=click.channel, x=extra)
+    await click.open_form(reject_form(services.catalog, lang, meta, callback, what), lang)
 
 
 async def on_advance_stage(
@@ -207,44 +146,27 @@ async def on_advance_stage(
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    services: Services = context["services"]
-    actor: Actor = context["actor"]
-    channel = channel_of(body)
-    lang = await _lang(services, actor)
+    click = Click.of(body, context, client, respond)
     parsed = stage_value(action.get("value"))
     try:
-        _require_se(actor)
+        _require_se(click.actor)
         if parsed is None:
             raise InvalidValue(InputField.EVENT, "malformed")
         tenant, ticket, stage_number = parsed
         stage = SipStage(stage_number)
         if stage is SipStage.NUMBER_ASSIGNED:
             event = AdvanceSipStage(ticket_id=ticket, stage=stage, assigned_number=_PENDING_NUMBER)
-            _refuse_early(await services.onboardings.get(tenant), event, actor)
+            _refuse_early(await click.services.onboardings.get(tenant), event, click.actor)
     except (*EXPECTED, ValueError) as exc:
-        await tell(client, channel, actor.user_id, explain(exc, services.catalog, lang), respond)
+        await click.refuse(exc)
         return
     if stage is SipStage.NUMBER_ASSIGNED:
         # The last stage needs the number TCCC assigned to the instance.
-        meta = FormMeta(t=tenant, s="sip", c=channel, x={"ticket": ticket})
-        if not await _open(client, body, assigned_number_form(services.catalog, lang, meta)):
-            await tell(
-                client,
-                channel,
-                actor.user_id,
-                services.catalog.t(lang, "conversation.errors.form_expired"),
-                respond,
-            )
+        lang = await click.lang()
+        meta = FormMeta(t=tenant, s="sip", c=click.channel, x={"ticket": ticket})
+        await click.open_form(assigned_number_form(click.services.catalog, lang, meta), lang)
         return
-    await _act(
-        services,
-        client,
-        actor,
-        channel,
-        tenant,
-        AdvanceSipStage(ticket_id=ticket, stage=stage),
-        respond,
-    )
+    await _act(click, tenant, AdvanceSipStage(ticket_id=ticket, stage=stage))
 
 
 # Stand-ins for what the SE has not typed yet: both pass their own checks, so a dry run with
@@ -310,8 +232,8 @@ async def on_se_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ActionId.APPROVE_DOCUMENT.value)(on_approve_document)
-    app.action(ActionId.APPROVE_SCRIPT.value)(on_approve_script)
+    app.action(ActionId.APPROVE_DOCUMENT.value)(on_approve)
+    app.action(ActionId.APPROVE_SCRIPT.value)(on_approve)
     app.action(ActionId.REJECT_DOCUMENT.value)(on_reject)
     app.action(ActionId.REJECT_SCRIPT.value)(on_reject)
     app.action(ActionId.ADVANCE_SIP_STAGE.value)(on_advance_stage)

@@ -1,0 +1,65 @@
+"""What every button handler needs: who clicked where, and how to answer only them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.flows.model import Actor
+from bot.handlers.replies import explain, tell
+from bot.i18n import Lang
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def channel_of(body: dict[str, Any]) -> str:
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    return str(channel.get("id") or container.get("channel_id") or "")
+
+
+@dataclass(frozen=True)
+class Click:
+    services: Services
+    actor: Actor
+    channel: str
+    body: dict[str, Any]
+    client: AsyncWebClient
+    respond: AsyncRespond
+
+    @classmethod
+    def of(
+        cls,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> Click:
+        return cls(context["services"], context["actor"], channel_of(body), body, client, respond)
+
+    async def lang(self, default: Lang | None = None) -> Lang:
+        """The clicker's own language (replies to a click are theirs alone)."""
+        fallback = default or self.services.settings.ops_lang
+        return await self.services.locales.lang_of(self.actor.user_id, fallback)
+
+    async def tell(self, text: str) -> None:
+        await tell(self.client, self.channel, self.actor.user_id, text, self.respond)
+
+    async def refuse(self, exc: Exception, default: Lang | None = None) -> None:
+        """Explain a refusal to the clicker only; nothing else happens."""
+        await self.tell(explain(exc, self.services.catalog, await self.lang(default)))
+
+    async def open_form(self, view: dict[str, Any], lang: Lang) -> None:
+        """Open a form; the trigger lives 3 s, so a slow click is told to click again."""
+        try:
+            await self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            await self.tell(self.services.catalog.t(lang, "conversation.errors.form_expired"))
