@@ -4,7 +4,7 @@
 """
 
 from bot.state.connection import create_redis
-from bot.state.dedupe import first_delivery, forget_delivery
+from bot.state.dedupe import first_delivery
 from bot.state.errors import (
     ChannelAlreadyBound,
     Contention,
@@ -52,6 +52,5 @@ __all__ = [
     "UpdateResult",
     "create_redis",
     "first_delivery",
-    "forget_delivery",
     "migrate",
 ]

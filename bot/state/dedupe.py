@@ -16,9 +16,3 @@ async def first_delivery(redis: Redis, keys: Keys, event_id: str, ttl_seconds: i
     if ttl_seconds <= 0:
         raise ValueError(f"ttl_seconds must be positive, got {ttl_seconds}")
     return bool(await redis.set(keys.dedupe(event_id), b"1", nx=True, ex=ttl_seconds))
-
-
-async def forget_delivery(redis: Redis, keys: Keys, event_id: str) -> None:
-    """Forget `event_id`, so Slack's next retry is handled: for when handling failed before
-    anything was committed (otherwise the retry would be dropped and the event lost)."""
-    await redis.delete(keys.dedupe(event_id))

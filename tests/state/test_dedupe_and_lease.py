@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.state.dedupe import first_delivery, forget_delivery
+from bot.state.dedupe import first_delivery
 from bot.state.lease import LeaseGrant, Leases
 from tests.state.conftest import Backend
 
@@ -20,13 +20,6 @@ async def test_only_the_first_delivery_of_an_event_passes(backend: Backend) -> N
     assert await first_delivery(redis, keys, "Ev0456", ttl_seconds=3600) is True
     ttl = await redis.ttl(keys.dedupe("Ev0123"))
     assert 0 < ttl <= 3600
-
-
-async def test_a_forgotten_delivery_is_handled_on_retry(backend: Backend) -> None:
-    redis, keys = backend.redis, backend.keys
-    assert await first_delivery(redis, keys, "Ev0123", ttl_seconds=60)
-    await forget_delivery(redis, keys, "Ev0123")  # handling failed before committing anything
-    assert await first_delivery(redis, keys, "Ev0123", ttl_seconds=60) is True
 
 
 async def test_dedupe_needs_a_ttl(backend: Backend) -> None:
