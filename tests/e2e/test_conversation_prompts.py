@@ -103,8 +103,9 @@ async def test_each_prompt_says_what_to_do_with_its_links_and_buttons(
     assert "https://cloud.tencent.com/document/product/378/10496" in shown
     assert "进行企业认证" in shown
     assert [b["text"]["text"] for b in buttons(real_name)] == ["Verification is done"]
-    # The earlier prompt keeps its guidance but loses its buttons.
-    assert buttons(account) == []
+    # The earlier prompt keeps its guidance but loses its buttons. That update follows the new
+    # prompt's post, so wait for it rather than expect it already done.
+    await fake.wait_until(lambda: buttons(account) == [], what="the account prompt closed")
     assert "out of date" in message_text(account)
     await j.click(real_name, by_value("confirm_real_name"))
 
