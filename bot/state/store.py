@@ -170,6 +170,11 @@ class RedisTenantStore:
     def keys(self) -> Keys:
         return self._keys
 
+    @property
+    def max_attempts(self) -> int:
+        """How many compare-and-set attempts an update makes before `Contention`."""
+        return self._max_attempts
+
     # -- create / read ----------------------------------------------------------------------
 
     async def create(
