@@ -5,6 +5,7 @@ They are stored in messages that live for months, so values never change once sh
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -37,3 +38,9 @@ class CallbackId(StrEnum):
     REJECT_DOCUMENT = "form.reject_document"
     REJECT_SCRIPT = "form.reject_script"
     SIP_NUMBER_ASSIGNED = "form.sip_number_assigned"
+
+
+def action_pattern(action: ActionId) -> re.Pattern[str]:
+    """Matches `action` and the numbered copies a block with several of it carries (Slack wants
+    action ids unique within a block, so `bot.views.kit.actions` numbers the repeats)."""
+    return re.compile(rf"^{re.escape(action.value)}(:\d+)?$")

@@ -22,7 +22,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Message
 from bot.flows.effects import (
     Effect,
     NotifyCustomer,
@@ -42,6 +41,7 @@ from bot.logs import log_context
 from bot.onboarding import Onboardings
 from bot.state import PendingEffect, RedisOutbox, TenantRecord
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
+from bot.views.kit import Message
 from bot.views.notices import notice_message
 from bot.views.progress import progress_message
 from bot.views.prompts import closed_prompt_message, prompt_message

@@ -109,6 +109,9 @@ class Document(BaseModel):
     uploaded_by: str
     uploaded_at: datetime
     revision: int = Field(default=1, ge=1)  # bumped on every replacement
+    # Why the revision this one replaces was turned down, for the reviewer (None when it
+    # replaces nothing, or a file that was not rejected).
+    rejected_before: str | None = None
     verdict: Verdict = Verdict.PENDING
     reason: str | None = None  # why it was rejected
     reviewed_by: str | None = None

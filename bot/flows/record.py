@@ -101,10 +101,12 @@ class ChartModel:
     def on_add_document(self, document: Document) -> None:
         previous = self.onboarding.documents.get(document.kind)
         revision = previous.revision + 1 if previous else 1
+        rejected = previous is not None and previous.verdict is Verdict.REJECTED
         # A new file is a new revision with no verdict, whatever the caller put in those fields.
         self.onboarding.documents[document.kind] = document.model_copy(
             update={
                 "revision": revision,
+                "rejected_before": (previous.reason or "-") if previous and rejected else None,
                 "verdict": Verdict.PENDING,
                 "reason": None,
                 "reviewed_by": None,

@@ -20,7 +20,7 @@ from bot.handlers.access import NotInTenant, may_act_for
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.i18n import Lang
-from bot.ids import ActionId
+from bot.ids import ActionId, action_pattern
 from bot.onboarding import StalePrompt
 from bot.services import Services
 from bot.state import TenantRecord
@@ -120,5 +120,5 @@ async def on_open_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ActionId.STEP_EVENT.value)(on_step_event)
-    app.action(ActionId.OPEN_FORM.value)(on_open_form)
+    app.action(action_pattern(ActionId.STEP_EVENT))(on_step_event)
+    app.action(action_pattern(ActionId.OPEN_FORM))(on_open_form)

@@ -12,7 +12,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.blocks import Message, help_message, section
 from bot.config import Settings
 from bot.flows.engine import OverrideStep
 from bot.flows.model import Actor, ActorRole, Step
@@ -29,6 +28,8 @@ from bot.ids import Command
 from bot.services import Services
 from bot.slackapi import escape
 from bot.state import ChannelAlreadyBound, TenantRecord
+from bot.views.help import help_message
+from bot.views.kit import Message
 from bot.views.progress import progress_message
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,11 @@ async def _help(req: CommandRequest) -> Message:
 
 
 def _say(req: CommandRequest, key: str, **params: object) -> Message:
-    text = req.services.catalog.t(req.lang, key, **params)
-    return Message.of(text, [section(text)])
+    return Message.plain_text(req.services.catalog.t(req.lang, key, **params))
 
 
 def _refusal(req: CommandRequest, exc: Exception) -> Message:
-    text = explain(exc, req.services.catalog, req.lang)
-    return Message.of(text, [section(text)])
+    return Message.plain_text(explain(exc, req.services.catalog, req.lang))
 
 
 async def _start(req: CommandRequest) -> Message:

@@ -18,8 +18,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Message, context, help_message, section
-from bot.flows.engine import missing_documents, rejected_documents
 from bot.flows.model import Actor
 from bot.handlers.access import tenant_of_channel, tenants_of_user
 from bot.handlers.commands import SUBCOMMANDS
@@ -27,8 +25,10 @@ from bot.handlers.uploads import on_file_message
 from bot.i18n import Catalog, Lang, lang_of_text
 from bot.services import Services
 from bot.state import TenantRecord
+from bot.views.answers import help_answer, missing_documents_answer
+from bot.views.kit import Message
 from bot.views.progress import next_action_text, progress_message
-from bot.views.prompts import document_line, sip_parameters_text
+from bot.views.prompts import sip_parameters_text
 
 log = logging.getLogger(__name__)
 
@@ -66,37 +66,9 @@ def _question(event: dict[str, Any]) -> str:
     return _MENTION.sub(" ", str(event.get("text") or "")).strip()
 
 
-def _text(text: str) -> Message:
-    return Message.of(text, [section(text)])
-
-
-def _missing(record: TenantRecord, catalog: Catalog, lang: Lang) -> Message:
-    ob = record.onboarding
-    if ob.role is None:
-        return _text(catalog.t(lang, "conversation.answers.no_role"))
-    missing = missing_documents(ob)
-    rejected = rejected_documents(ob)
-    if not missing and not rejected:
-        return _text(catalog.t(lang, "conversation.answers.nothing_missing"))
-    lines = [document_line(catalog, lang, ob.role, kind) for kind in (*rejected, *missing)]
-    title = catalog.t(lang, "conversation.answers.missing", count=len(lines))
-    return Message.of(
-        title,
-        [
-            section(title + "\n" + "\n".join(lines)),
-            context(catalog.t(lang, "conversation.prompt.upload_hint")),
-        ],
-    )
-
-
 def _help(services: Services, actor: Actor, lang: Lang, *, unknown: bool) -> Message:
     names = [s.name for s in SUBCOMMANDS.values() if s.visible_to(actor, services.settings)]
-    catalog = services.catalog
-    intro = catalog.t(lang, "conversation.answers.unknown" if unknown else "mention.greeting")
-    reply = help_message(catalog, lang, names)
-    examples = catalog.t(lang, "conversation.answers.examples")
-    blocks = [section(intro), *reply["blocks"], context(examples)]
-    return Message.of(intro + "\n" + reply["text"], blocks)
+    return help_answer(services.catalog, lang, names, unknown=unknown)
 
 
 async def answer(
@@ -114,18 +86,18 @@ async def answer(
     catalog = services.catalog
     intent = intent_of(question, catalog)
     if intent is Intent.SIP:
-        return _text(sip_parameters_text(catalog, lang))
+        return Message.plain_text(sip_parameters_text(catalog, lang))
     if intent is Intent.LOGIN:
-        return _text(catalog.t(lang, "conversation.answers.login"))
+        return Message.plain_text(catalog.t(lang, "conversation.answers.login"))
     if intent is Intent.HELP or intent is None:
         return _help(services, actor, lang, unknown=intent is None)
     if record is None:
         key = "several_tenants" if several else "no_tenant_here"
-        return _text(catalog.t(lang, f"conversation.errors.{key}"))
+        return Message.plain_text(catalog.t(lang, f"conversation.errors.{key}"))
     if intent is Intent.MISSING_DOCUMENTS:
-        return _missing(record, catalog, lang)
+        return missing_documents_answer(record, catalog, lang)
     if intent is Intent.NEXT:
-        return _text(next_action_text(record, catalog, lang))
+        return Message.plain_text(next_action_text(record, catalog, lang))
     return progress_message(record, catalog, lang)
 
 

@@ -27,7 +27,7 @@ from bot.flows.model import Actor, ActorRole, DocKind, SipStage
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
-from bot.ids import ActionId, CallbackId
+from bot.ids import ActionId, CallbackId, action_pattern
 from bot.onboarding import ConversationError
 from bot.services import Services
 from bot.state import TenantRecord
@@ -90,7 +90,7 @@ async def on_approve(
     event: FlowEvent
     try:
         ref = _review(action)
-        if action["action_id"] == ActionId.APPROVE_DOCUMENT:
+        if action_pattern(ActionId.APPROVE_DOCUMENT).match(str(action["action_id"])):
             event = ApproveDocument(kind=DocKind(ref.k or ""), revision=ref.r)
         else:
             event = ApproveScript(revision=ref.r)
@@ -118,7 +118,7 @@ async def on_reject(
         _require_se(click.actor)
         ref = _review(action)
         record = await services.onboardings.get(ref.t)
-        if action["action_id"] == ActionId.REJECT_DOCUMENT:
+        if action_pattern(ActionId.REJECT_DOCUMENT).match(str(action["action_id"])):
             kind = DocKind(ref.k or "")
             event = RejectDocument(kind=kind, revision=ref.r, reason=_PENDING_REASON)
             what = services.catalog.t(lang, document_spec(kind).name_key)
@@ -232,11 +232,11 @@ async def on_se_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ActionId.APPROVE_DOCUMENT.value)(on_approve)
-    app.action(ActionId.APPROVE_SCRIPT.value)(on_approve)
-    app.action(ActionId.REJECT_DOCUMENT.value)(on_reject)
-    app.action(ActionId.REJECT_SCRIPT.value)(on_reject)
-    app.action(ActionId.ADVANCE_SIP_STAGE.value)(on_advance_stage)
+    app.action(action_pattern(ActionId.APPROVE_DOCUMENT))(on_approve)
+    app.action(action_pattern(ActionId.APPROVE_SCRIPT))(on_approve)
+    app.action(action_pattern(ActionId.REJECT_DOCUMENT))(on_reject)
+    app.action(action_pattern(ActionId.REJECT_SCRIPT))(on_reject)
+    app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(on_advance_stage)
     for callback in (
         CallbackId.REJECT_DOCUMENT,
         CallbackId.REJECT_SCRIPT,

@@ -21,7 +21,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import Message, actions, option, section
 from bot.documents import (
     UploadRejected,
     ask_which,
@@ -30,17 +29,19 @@ from bot.documents import (
     inspect_file,
     to_document,
 )
-from bot.flows.catalogue import document_spec, documents_for
+from bot.flows.catalogue import documents_for
 from bot.flows.effects import MessageRef
 from bot.flows.engine import AddDocument, SubmitScript
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
 from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
 from bot.handlers.replies import EXPECTED, explain, tell
-from bot.ids import ActionId
+from bot.ids import ActionId, action_pattern
 from bot.services import Services
 from bot.state import TenantRecord
+from bot.views.kit import Message
 from bot.views.text import render
+from bot.views.uploads import pick_menu
 
 log = logging.getLogger(__name__)
 
@@ -64,33 +65,11 @@ class Upload:
 
 
 async def _reply(client: AsyncWebClient, upload: Upload, message: Message | str) -> None:
-    body = Message.of(message, [section(message)]) if isinstance(message, str) else message
+    body = Message.plain_text(message) if isinstance(message, str) else message
     try:
         await client.chat_postMessage(channel=upload.channel, thread_ts=upload.thread_ts, **body)
     except SlackApiError as exc:
         log.warning("could not reply about an upload: %s", exc.response.get("error"))
-
-
-def pick_menu(services: Services, record: TenantRecord, upload: Upload, prompt: str) -> Message:
-    """Ask which document a file is, with a menu of the role's documents."""
-    assert record.onboarding.role is not None
-    options = [
-        option(
-            services.catalog.t(record.lang, document_spec(kind).name_key),
-            f"{record.tenant_id}|{upload.file['id']}|{kind.value}",
-        )
-        for kind in documents_for(record.onboarding.role)
-    ]
-    menu = {
-        "type": "static_select",
-        "action_id": ActionId.PICK_DOCUMENT.value,
-        "placeholder": {
-            "type": "plain_text",
-            "text": services.catalog.t(record.lang, "conversation.uploads.pick")[:150],
-        },
-        "options": options,
-    }
-    return Message.of(prompt, [section(prompt), actions([menu])])
 
 
 async def take_document(
@@ -122,7 +101,9 @@ async def take_document(
         await _reply(
             client,
             upload,
-            pick_menu(services, record, upload, render(ask_which(inspected), catalog, lang)),
+            pick_menu(
+                catalog, record, str(upload.file["id"]), render(ask_which(inspected), catalog, lang)
+            ),
         )
         return
     check = check_against(record.onboarding, kind, inspected)
@@ -253,4 +234,4 @@ async def on_pick_document(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ActionId.PICK_DOCUMENT.value)(on_pick_document)
+    app.action(action_pattern(ActionId.PICK_DOCUMENT))(on_pick_document)

@@ -8,7 +8,6 @@ once in effect.
     await dispatcher.status(view)          # per-backend delivery state, for the UI
 """
 
-from bot.tickets.card import advance_value, ticket_card
 from bot.tickets.content import referenced_content_keys
 from bot.tickets.delivery import (
     Backend,
@@ -49,12 +48,10 @@ __all__ = [
     "TicketView",
     "TicketsPending",
     "WebhookBackend",
-    "advance_value",
     "backoff_delay",
     "plain_text",
     "referenced_content_keys",
     "sign",
-    "ticket_card",
     "ticket_secrets",
     "ticket_view",
     "ticket_view_from_record",

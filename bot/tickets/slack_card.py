@@ -18,9 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import TicketBackend as BackendName
 from bot.i18n import Catalog, Lang
-from bot.tickets.card import ticket_card
 from bot.tickets.delivery import BackendError, Delivery, DeliveryState
 from bot.tickets.view import TicketView
+from bot.views.ticket import ticket_card
 
 # The other backends' states, in display order, for the card's status line.
 StatusSource = Callable[[TicketView], Awaitable[Mapping[str, DeliveryState]]]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks import Block, context, plain, section
 from bot.flows.catalogue import CHECKLISTS, checklist_item_key
 from bot.flows.errors import InputField
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.ids import CallbackId
+from bot.views import kit
+from bot.views.kit import Block, context, section
 from bot.views.refs import FormMeta
 
 VALUE = "value"  # the action id of every form input
@@ -26,15 +27,14 @@ def modal(
     meta: FormMeta,
     blocks: list[Block],
 ) -> View:
-    return {
-        "type": "modal",
-        "callback_id": callback.value,
-        "private_metadata": meta.encode(),
-        "title": plain(catalog.t(lang, title_key)[:24]),
-        "submit": plain(catalog.t(lang, "conversation.forms.submit")[:24]),
-        "close": plain(catalog.t(lang, "conversation.forms.cancel")[:24]),
-        "blocks": blocks,
-    }
+    return kit.modal(
+        callback_id=callback.value,
+        title=catalog.t(lang, title_key),
+        submit=catalog.t(lang, "conversation.forms.submit"),
+        close=catalog.t(lang, "conversation.forms.cancel"),
+        private_metadata=meta.encode(),
+        blocks=blocks,
+    )
 
 
 def text_input(
@@ -47,41 +47,23 @@ def text_input(
     hint: str | None = None,
     initial: str | None = None,
 ) -> Block:
-    element: Block = {
-        "type": "plain_text_input",
-        "action_id": VALUE,
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if initial:
-        element["initial_value"] = initial
-    block: Block = {
-        "type": "input",
-        "block_id": field.value,
-        "label": plain(label[:2000]),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint[:2000])
-    return block
+    return kit.text_input(
+        label,
+        field.value,
+        VALUE,
+        optional=optional,
+        multiline=multiline,
+        max_length=max_length,
+        hint=hint,
+        initial=initial,
+    )
 
 
 def checkboxes(label: str, field: InputField, options: list[tuple[str, str]]) -> Block:
-    """Required checkboxes; option texts are mrkdwn so they can carry links."""
-    return {
-        "type": "input",
-        "block_id": field.value,
-        "label": plain(label),
-        "element": {
-            "type": "checkboxes",
-            "action_id": VALUE,
-            "options": [
-                {"text": {"type": "mrkdwn", "text": text}, "value": value}
-                for text, value in options
-            ],
-        },
-    }
+    """Required checkboxes. Option texts are plain: Slack counts a link's markup against an
+    option's 75 characters, so links go in a section beside the checkboxes, never in an option."""
+    element = kit.checkboxes(VALUE, [kit.option(text, value) for text, value in options])
+    return kit.choice_input(label, field.value, element)
 
 
 def account_form(catalog: Catalog, lang: Lang, meta: FormMeta) -> View:
@@ -113,6 +95,7 @@ def instance_form(catalog: Catalog, lang: Lang, meta: FormMeta) -> View:
             max_length=254,
             hint=t(lang, "conversation.forms.admin_email_hint"),
         ),
+        section(t(lang, "conversation.forms.sla_intro")),
         checkboxes(
             t(lang, "conversation.forms.sla_label"),
             InputField.SLA_AGREED,

@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.blocks import Block, context, divider, header, section
 from bot.flows.catalogue import step_spec
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.slackapi import escape
 from bot.state import TenantRecord
-from bot.views.progress import next_action_text, progress_message
+from bot.views.kit import Block, context, divider, header, home, section, sections
+from bot.views.progress import next_action_text, progress_blocks
 
-# A home view holds at most 100 blocks; each tenant takes two.
+# A Home view holds at most 100 blocks; each tenant takes two.
 MAX_TENANTS_SHOWN = 40
-
-
-def home_view(blocks: list[Block]) -> dict[str, Any]:
-    return {"type": "home", "blocks": blocks[:100]}
 
 
 def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> dict[str, Any]:
@@ -26,8 +22,8 @@ def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> 
     if record is None:
         blocks.append(section(catalog.t(lang, "conversation.home.no_tenant")))
     else:
-        blocks += progress_message(record, catalog, lang)["blocks"]
-    return home_view(blocks)
+        blocks += progress_blocks(record, catalog, lang)
+    return home(blocks)
 
 
 def _age(now: datetime, then: datetime, catalog: Catalog, lang: Lang) -> str:
@@ -76,7 +72,7 @@ def se_home(
                 catalog.t(lang, "conversation.home.more", count=len(active) - MAX_TENANTS_SHOWN)
             )
         )
-    return home_view(blocks)
+    return home(blocks)
 
 
 def manager_home(
@@ -96,6 +92,6 @@ def manager_home(
     blocks: list[Block] = [
         header(catalog.t(lang, "conversation.home.manager_title")),
         section(catalog.t(lang, "conversation.home.manager_counts", total=total, stalled=stalled)),
-        section("\n".join(lines)),
+        *sections("\n".join(lines)),
     ]
-    return home_view(blocks)
+    return home(blocks)

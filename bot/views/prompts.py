@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.blocks import Block, Message, actions, button, context, section
+from slack_sdk.models.blocks import ActionsBlock
+
 from bot.flows.catalogue import (
     STAMPED_NOTE_KEY,
     document_spec,
@@ -20,6 +21,16 @@ from bot.i18n import Catalog, Lang
 from bot.ids import ActionId
 from bot.slackapi import escape
 from bot.state import TenantRecord
+from bot.views.kit import (
+    Block,
+    ButtonElement,
+    Message,
+    actions,
+    button,
+    context,
+    section,
+    sections,
+)
 from bot.views.refs import PromptRef
 from bot.views.text import render
 
@@ -43,13 +54,13 @@ class _Prompt:
         self.catalog = catalog
         self.lang: Lang = record.lang
         self.blocks: list[Block] = []
-        self.buttons: list[Block] = []
+        self.buttons: list[ButtonElement] = []
 
     def t(self, key: str, **params: object) -> str:
         return self.catalog.t(self.lang, key, **params)
 
     def text(self, body: str) -> None:
-        self.blocks.append(section(body))
+        self.blocks += sections(body)
 
     def note(self, body: str) -> None:
         self.blocks.append(context(body))
@@ -71,9 +82,8 @@ class _Prompt:
 
     def next_action(self) -> None:
         action = render(next_action(self.record.onboarding), self.catalog, self.lang)
-        block = section(self.t("conversation.next", action=action))
-        block["block_id"] = NEXT_BLOCK  # true only while the prompt is current
-        self.blocks.append(block)
+        # Its block id marks the line true only while the prompt is current.
+        self.blocks.append(section(self.t("conversation.next", action=action), block_id=NEXT_BLOCK))
 
     def step_header(self, step: Step) -> None:
         self.text(
@@ -84,7 +94,7 @@ class _Prompt:
             )
         )
 
-    def finish(self) -> Message:
+    def finish(self) -> list[Block]:
         step = Step(self.stage.split(".", 1)[0])
         if step is not Step.LIVE:
             self.note(
@@ -92,8 +102,11 @@ class _Prompt:
             )
         if self.buttons:
             self.blocks.append(actions(self.buttons, block_id=f"prompt:{self.stage}"))
-        fallback = self.t(step_spec(step).title_key)
-        return Message.of(fallback, self.blocks)
+        return self.blocks
+
+    @property
+    def fallback(self) -> str:
+        return self.t(step_spec(Step(self.stage.split(".", 1)[0])).title_key)
 
 
 def _account(p: _Prompt) -> None:
@@ -271,20 +284,24 @@ _BUILDERS: dict[str, Callable[[_Prompt], None]] = {
 }
 
 
-def prompt_message(record: TenantRecord, stage: str, catalog: Catalog) -> Message:
-    """The prompt for `stage` (a leaf state value) in the tenant's language."""
+def _build(record: TenantRecord, stage: str, catalog: Catalog) -> tuple[str, list[Block]]:
     p = _Prompt(record, stage, catalog)
     _BUILDERS.get(stage, _waiting)(p)
-    return p.finish()
+    return p.fallback, p.finish()
+
+
+def prompt_message(record: TenantRecord, stage: str, catalog: Catalog) -> Message:
+    """The prompt for `stage` (a leaf state value) in the tenant's language."""
+    return Message.of(*_build(record, stage, catalog))
 
 
 def closed_prompt_message(record: TenantRecord, stage: str, catalog: Catalog) -> Message:
     """An earlier prompt once a newer one is posted: the same guidance, no buttons to click."""
-    message = prompt_message(record, stage, catalog)
+    fallback, built = _build(record, stage, catalog)
     blocks = [
         b
-        for b in message["blocks"]
-        if b.get("type") != "actions" and b.get("block_id") != NEXT_BLOCK
+        for b in built
+        if not isinstance(b, ActionsBlock) and getattr(b, "block_id", None) != NEXT_BLOCK
     ]
     blocks.append(context(catalog.t(record.lang, "conversation.prompt.superseded")))
-    return Message.of(message["text"], blocks)
+    return Message.of(fallback, blocks)

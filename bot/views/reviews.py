@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.blocks import Block, Message, actions, button, context, divider, header, section
 from bot.documents import format_size
 from bot.flows.catalogue import document_spec, documents_for, role_name_key
 from bot.flows.errors import InputField
@@ -17,6 +16,18 @@ from bot.ids import ActionId, CallbackId
 from bot.slackapi import escape
 from bot.state import TenantRecord
 from bot.views.forms import View, modal, text_input
+from bot.views.kit import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    section,
+    sections,
+    shorten,
+)
 from bot.views.refs import FormMeta
 
 # Slack shows at most 3000 characters in a section; longer scripts are cut on the card.
@@ -73,7 +84,19 @@ def _document_block(
         sha=doc.sha256[:12],
     )
     verdict = _verdict_line(catalog, lang, doc.verdict, doc.reviewed_by, doc.reason)
-    blocks: list[Block] = [section(f"*{name}*\n{details}\n{verdict}")]
+    lines = [f"*{name}*", details]
+    if doc.rejected_before is not None:
+        # A replacement of a file the reviewer turned down: say so, with what was wrong.
+        lines.append(
+            catalog.t(
+                lang,
+                "reviews.new_version",
+                revision=doc.revision,
+                reason=escape(doc.rejected_before),
+            )
+        )
+    lines.append(verdict)
+    blocks: list[Block] = [*sections("\n".join(lines))]
     if doc.verdict is Verdict.PENDING:
         ref = ReviewRef(t=record.tenant_id, k=doc.kind.value, r=doc.revision).encode()
         blocks.append(
@@ -104,6 +127,9 @@ def document_review_card(
     """One card per submission round: each document with its file, and verdict buttons."""
     ob = record.onboarding
     title = catalog.t(lang, "reviews.documents_title", company=record.company, round=round_)
+    fallback = catalog.t(
+        lang, "reviews.documents_title", company=escape(record.company), round=round_
+    )
     role = catalog.t(lang, role_name_key(ob.role)) if ob.role else "-"
     blocks: list[Block] = [
         header(title),
@@ -130,7 +156,7 @@ def document_review_card(
     blocks.append(
         context(catalog.t(lang, "reviews.documents_tally", approved=approved, total=len(kinds)))
     )
-    return Message.of(title, blocks[:50])
+    return Message.of(fallback, blocks)
 
 
 def script_review_card(
@@ -138,6 +164,7 @@ def script_review_card(
 ) -> Message:
     script = record.onboarding.script
     title = catalog.t(lang, "reviews.script_title", company=record.company)
+    fallback = catalog.t(lang, "reviews.script_title", company=escape(record.company))
     blocks: list[Block] = [
         header(title),
         context(
@@ -147,11 +174,10 @@ def script_review_card(
         ),
     ]
     if script is None:
-        return Message.of(title, blocks)
+        return Message.of(fallback, blocks)
     if script.text:
-        body = escape(script.text)
-        if len(body) > SCRIPT_PREVIEW:
-            body = body[:SCRIPT_PREVIEW] + "…"
+        # Backticks would end the code block early; the cut never splits an entity.
+        body = shorten(escape(script.text).replace("```", "ˋˋˋ"), SCRIPT_PREVIEW)
         blocks.append(section(f"```{body}```"))
     if script.file_id:
         name = escape(script.file_name or script.file_id)
@@ -187,7 +213,7 @@ def script_review_card(
                 block_id=f"review:script:{script.revision}",
             )
         )
-    return Message.of(title, blocks)
+    return Message.of(fallback, blocks)
 
 
 def reject_form(

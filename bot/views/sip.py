@@ -8,13 +8,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.blocks import context, section
 from bot.flows import validate
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import SipTrunkRequest
 from bot.i18n import Catalog, Lang
 from bot.ids import CallbackId
 from bot.views.forms import View, modal, submitted_text, text_input
+from bot.views.kit import context, section
 from bot.views.prompts import sip_parameters_text
 from bot.views.refs import FormMeta
 

@@ -169,6 +169,7 @@ def test_the_record_holds_metadata_only() -> None:
         "uploaded_by": "U0CUSTOMER1",
         "uploaded_at": NOW,
         "revision": 1,
+        "rejected_before": None,
         "verdict": Verdict.PENDING,
         "reason": None,
         "reviewed_by": None,

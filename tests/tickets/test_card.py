@@ -19,8 +19,8 @@ from bot.tickets import (
     TicketView,
     plain_text,
     referenced_content_keys,
-    ticket_card,
 )
+from bot.views.ticket import ticket_card
 from tests.tickets.conftest import CUSTOMER_CHANNEL, INSTANCE, make_view
 
 

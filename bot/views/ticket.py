@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from bot.blocks import Block, Message, context, section
 from bot.i18n import Catalog, Lang
 from bot.ids import ActionId
 from bot.slackapi import escape
@@ -23,18 +22,19 @@ from bot.tickets.text import (
     ticket_fields,
 )
 from bot.tickets.view import TicketView
-
-# Block Kit limits (Slack refuses the whole message when one is exceeded).
-HEADER_LIMIT = 150
-FIELD_LIMIT = 2000
-FIELDS_PER_SECTION = 10
-BUTTON_TEXT_LIMIT = 75
+from bot.views.kit import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    fields_sections,
+    header,
+    section,
+    sections,
+)
 
 ACTIONS_BLOCK_ID = "sip_ticket_actions"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def backend_label(catalog: Catalog, lang: Lang, name: str) -> str:
@@ -86,21 +86,16 @@ def ticket_card(
     """The card; `statuses` are the other backends' delivery states, in display order."""
     style = SlackStyle()
     title = catalog.t(lang, "tickets.card.title", company=view.company, ticket_id=view.ticket_id)
-    blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, HEADER_LIMIT)}}
-    ]
-    fields = [
-        {"type": "mrkdwn", "text": _clip(f"*{f.label}*\n{f.value}", FIELD_LIMIT)}
-        for f in ticket_fields(view, catalog, lang, style)
-    ]
-    for start in range(0, len(fields), FIELDS_PER_SECTION):
-        blocks.append({"type": "section", "fields": fields[start : start + FIELDS_PER_SECTION]})
+    blocks: list[Block] = [header(title)]
+    blocks += fields_sections(
+        [f"*{f.label}*\n{f.value}" for f in ticket_fields(view, catalog, lang, style)]
+    )
 
     params = "\n".join(tccc_lines(view, catalog, lang))
     blocks.append(section(f"*{catalog.t(lang, 'tickets.tccc.title')}*\n```\n{params}\n```"))
 
     progress = "   ".join(progress_marks(view, catalog, lang))
-    blocks.append(section(f"*{catalog.t(lang, 'tickets.progress.title')}*\n{progress}"))
+    blocks += sections(f"*{catalog.t(lang, 'tickets.progress.title')}*\n{progress}")
 
     if statuses:
         separator = catalog.t(lang, "tickets.status.separator")
@@ -115,19 +110,10 @@ def ticket_card(
             lang, "tickets.button.advance", stage=stage_label(catalog, lang, view.next_stage)
         )
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": ACTIONS_BLOCK_ID,
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ActionId.ADVANCE_SIP_STAGE.value,
-                        "text": {"type": "plain_text", "text": _clip(label, BUTTON_TEXT_LIMIT)},
-                        "value": value,
-                        "style": "primary",
-                    }
-                ],
-            }
+            actions(
+                [button(label, ActionId.ADVANCE_SIP_STAGE.value, value, style="primary")],
+                block_id=ACTIONS_BLOCK_ID,
+            )
         )
     else:
         blocks.append(context(catalog.t(lang, "tickets.card.done")))
@@ -135,7 +121,7 @@ def ticket_card(
     fallback = catalog.t(
         lang,
         "tickets.card.fallback",
-        company=view.company,
+        company=escape(view.company),
         ticket_id=view.ticket_id,
         stage=stage_label(catalog, lang, view.stage),
     )
