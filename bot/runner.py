@@ -39,6 +39,7 @@ from bot.flows.machine import WAITING_STAGES, leaf
 from bot.i18n import Catalog, Lang
 from bot.logs import log_context
 from bot.onboarding import Onboardings
+from bot.slackapi import escape
 from bot.state import PendingEffect, RedisOutbox, TenantRecord
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
 from bot.views.kit import Message
@@ -317,7 +318,7 @@ class EffectRunner:
         footer = self.catalog.t(
             self.ops_lang,
             "conversation.ops_footer",
-            company=record.company,
+            company=escape(record.company),
             tenant=record.tenant_id,
             channel=record.channel_id,
         )

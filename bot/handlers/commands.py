@@ -26,7 +26,7 @@ from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
 from bot.ids import Command
 from bot.services import Services
-from bot.slackapi import escape
+from bot.slackapi import escape, typed_text
 from bot.state import ChannelAlreadyBound, TenantRecord
 from bot.views.help import help_message
 from bot.views.kit import Message
@@ -208,7 +208,7 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
     services: Services = context["services"]
     actor: Actor = context["actor"]
     lang = await services.locales.lang_of(actor.user_id, default=Lang.ZH)
-    text = str(command.get("text") or "").strip()
+    text = typed_text(command.get("text")).strip()
     name, _, args = text.partition(" ")
     req = CommandRequest(
         services=services,

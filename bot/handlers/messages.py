@@ -24,6 +24,7 @@ from bot.handlers.commands import SUBCOMMANDS
 from bot.handlers.uploads import on_file_message
 from bot.i18n import Catalog, Lang, lang_of_text
 from bot.services import Services
+from bot.slackapi import typed_text
 from bot.state import TenantRecord
 from bot.views.answers import help_answer, missing_documents_answer
 from bot.views.kit import Message
@@ -63,7 +64,8 @@ def intent_of(question: str, catalog: Catalog) -> Intent | None:
 
 
 def _question(event: dict[str, Any]) -> str:
-    return _MENTION.sub(" ", str(event.get("text") or "")).strip()
+    # Mentions are Slack's own markup on the wire; what is left is typed text.
+    return typed_text(_MENTION.sub(" ", str(event.get("text") or ""))).strip()
 
 
 def _help(services: Services, actor: Actor, lang: Lang, *, unknown: bool) -> Message:

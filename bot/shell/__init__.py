@@ -32,6 +32,7 @@ from bot.shell.workspace import (
     Workspace,
     mrkdwn_to_text,
 )
+from bot.slackapi import escape
 
 CHANNEL_ID = "C0SHELL00"
 OPS_CHANNEL_ID = "C0SHELLOPS"
@@ -164,7 +165,8 @@ class Shell:
             "user_id": self.user_id,
             "user_name": self.persona,
             "command": name,
-            "text": rest.strip(),
+            # As Slack sends typed text: `&`, `<` and `>` escaped.
+            "text": escape(rest.strip()),
             "trigger_id": self._trigger(),
             "response_url": "",
             "api_app_id": "A0SHELL",
@@ -186,7 +188,7 @@ class Shell:
                 "type": "message",
                 "subtype": "file_share",
                 "user": self.user_id,
-                "text": text,
+                "text": escape(text),
                 "ts": ts,
                 "channel": CHANNEL_ID,
                 "channel_type": "channel",
@@ -196,7 +198,7 @@ class Shell:
             event = {
                 "type": "app_mention",
                 "user": self.user_id,
-                "text": f"<@{BOT_USER_ID}> {text}",
+                "text": f"<@{BOT_USER_ID}> {escape(text)}",
                 "ts": ts,
                 "channel": CHANNEL_ID,
             }

@@ -70,9 +70,12 @@ class Terminal:
             kind = block.get("type")
             block_id = block.get("block_id")
             if kind in ("section", "header"):
-                body = (block.get("text") or {}).get("text", "")
+                text_object = block.get("text") or {}
+                body = text_object.get("text", "")
                 if body:
-                    self.write(mrkdwn_to_text(body))
+                    # Plain text (a header) is shown as written; only mrkdwn has markup.
+                    markup = text_object.get("type") == "mrkdwn"
+                    self.write(mrkdwn_to_text(body) if markup else body)
                 for item in block.get("fields") or []:
                     self.write("  " + mrkdwn_to_text(item.get("text", "")))
                 if block.get("accessory"):
