@@ -18,6 +18,7 @@ class ActionId(StrEnum):
     STEP_EVENT = "step.event"  # sends the flow event named in the value
     OPEN_FORM = "step.form"  # opens the form named in the value
     PICK_DOCUMENT = "upload.pick"  # which document an unrecognised upload is
+    DISMISS = "reply.dismiss"  # closes a question asked only of the clicker (nothing changes)
     # Review cards and tickets in the ops channel (SEs).
     APPROVE_DOCUMENT = "review.document.approve"
     REJECT_DOCUMENT = "review.document.reject"

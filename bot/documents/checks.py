@@ -13,8 +13,12 @@ from bot.documents.fetch import InspectedFile
 from bot.documents.formats import format_size
 from bot.flows.catalogue import document_spec, documents_for, role_name_key
 from bot.flows.effects import MessageRef
+from bot.flows.machine import leaf
 from bot.flows.model import DocKind, Document, Onboarding, Verdict
 from bot.flows.validate import TEXT_MAX
+
+# While the documents are in review, a rejected (or not yet reviewed) one can be replaced.
+REVIEW_STAGE = "qualification.review"
 
 ASK_WHICH_KEY = "uploads.ask_which"  # {name}: the menu's prompt when `classify` cannot tell
 NO_ROLE_YET_KEY = "uploads.no_role_yet"  # no placeholders
@@ -23,6 +27,9 @@ _ACCEPTED = "uploads.accepted"
 _ACCEPTED_ALL = "uploads.accepted_all"
 _REPLACED = "uploads.replaced"
 _REPLACED_ALL = "uploads.replaced_all"
+_REPLACED_IN_REVIEW = "uploads.replaced_in_review"
+_REPLACED_IN_REVIEW_MORE = "uploads.replaced_in_review_more"
+_ALREADY_APPROVED = "uploads.rejected.already_approved"
 _NOT_REQUIRED = "uploads.rejected.not_required"
 _DUPLICATE = "uploads.rejected.duplicate"
 _DUPLICATE_SAME = "uploads.rejected.duplicate_same"
@@ -36,6 +43,9 @@ CHECK_KEYS = frozenset(
         _ACCEPTED_ALL,
         _REPLACED,
         _REPLACED_ALL,
+        _REPLACED_IN_REVIEW,
+        _REPLACED_IN_REVIEW_MORE,
+        _ALREADY_APPROVED,
         _NOT_REQUIRED,
         _DUPLICATE,
         _DUPLICATE_SAME,
@@ -50,6 +60,7 @@ class CheckReason(StrEnum):
     NO_ROLE_YET = "no_role_yet"  # who applies is not chosen, so nothing is required yet
     NOT_REQUIRED = "not_required"
     DUPLICATE = "duplicate"
+    ALREADY_APPROVED = "already_approved"  # during a review, an approved file stays
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,9 @@ def check_against(onboarding: Onboarding, kind: DocKind, inspected: InspectedFil
     """Can `inspected` be taken as the tenant's `kind`? Checks, in order: a role is chosen;
     the role needs `kind`; the same bytes are not already one of the tenant's documents (a
     rejected copy of another kind does not count: that is usually the file filed under the
-    wrong document, now sent again under the right one). An accepted upload either adds
-    `kind` or replaces its current revision (`previous`)."""
+    wrong document, now sent again under the right one); during the review, an approved
+    document stays as it is. An accepted upload either adds `kind` or replaces its current
+    revision (`previous`)."""
     document = document_spec(kind).name_key
     role = onboarding.role
     if role is None:
@@ -109,14 +121,22 @@ def check_against(onboarding: Onboarding, kind: DocKind, inspected: InspectedFil
         return DocumentCheck(kind, message, CheckReason.DUPLICATE, duplicate_of=other.kind)
 
     documents = onboarding.documents
+    previous = documents.get(kind)
+    in_review = leaf(onboarding.state) == REVIEW_STAGE
+    if in_review and previous is not None and previous.verdict is Verdict.APPROVED:
+        message = MessageRef(key=_ALREADY_APPROVED, labels={"document": document})
+        return DocumentCheck(kind, message, CheckReason.ALREADY_APPROVED)
     still_needed = [
         k
         for k in required
         if k is not kind and (k not in documents or documents[k].verdict is Verdict.REJECTED)
     ]
-    previous = documents.get(kind)
     params = {"size": format_size(inspected.size), "remaining": str(len(still_needed))}
-    if previous is None:
+    if in_review and previous is not None:
+        # Taken at once, and reviewed with the rest of the round: no "submit" to wait for.
+        key = _REPLACED_IN_REVIEW_MORE if still_needed else _REPLACED_IN_REVIEW
+        params["revision"] = str(previous.revision + 1)
+    elif previous is None:
         key = _ACCEPTED if still_needed else _ACCEPTED_ALL
     else:
         key = _REPLACED if still_needed else _REPLACED_ALL

@@ -17,7 +17,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from statemachine.exceptions import TransitionNotAllowed
 
 from bot.flows import validate
@@ -111,8 +118,21 @@ class CreateInstance(_Event):
 
 
 class ChooseRole(_Event):
+    """Who applies. Switching removes the uploaded documents the new applicant does not need:
+    `drop` names those the person agreed to remove (a switch that would remove others is
+    refused with `SwitchDropsDocuments`, which lists them for a confirmation)."""
+
     name: Literal["choose_role"] = "choose_role"
     role: Role
+    drop: frozenset[DocKind] = frozenset()
+
+    @field_validator("drop", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        # A button carries the list as text: "agent_id,agent_holding_id".
+        if isinstance(value, str):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
 
 
 class AddDocument(_Event):
@@ -348,7 +368,7 @@ def _override(work: Onboarding, event: OverrideStep, actor: Actor) -> None:
 def _audit_detail(event: FlowEvent) -> dict[str, str]:
     detail: dict[str, str] = {}
     for name, value in event.arguments().items():
-        if value is None or isinstance(value, Document | SipTrunkRequest):
+        if value is None or value == frozenset() or isinstance(value, Document | SipTrunkRequest):
             continue  # document metadata and ticket contents live in the record, not the audit
         if isinstance(value, frozenset):
             detail[name] = ",".join(sorted(str(v) for v in value))
@@ -377,6 +397,7 @@ NOTIFY_KEYS = (
     "flow.notify.sip_stage",
     "flow.notify.moved_by_se",
     "flow.ops.documents_submitted",
+    "flow.ops.document_replaced",
     "flow.ops.script_submitted",
     "flow.ops.sip_ticket_opened",
     "flow.ops.number_purchased",
@@ -416,10 +437,21 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
             effects.append(
                 NotifyCustomer(message="flow.notify.instance_created", params={"email": email})
             )
-        case AddDocument():
+        case AddDocument(document=document):
             missing_before = missing_documents(before) or rejected_documents(before)
             missing_after = missing_documents(after) or rejected_documents(after)
-            if missing_before and not missing_after and stage not in WAITING_STAGES:
+            if stage == "qualification.review":
+                # A replacement during the review: the reviewer sees the new version on the
+                # round's card, and is told it arrived.
+                effects.append(UpdateDocumentReview(document=document.kind))
+                effects.append(
+                    NotifyOps(
+                        message="flow.ops.document_replaced",
+                        params={"revision": str(after.documents[document.kind].revision)},
+                        labels={"document": document_spec(document.kind).name_key},
+                    )
+                )
+            elif missing_before and not missing_after and stage not in WAITING_STAGES:
                 # The last document is in: the prompt with the "submit for review" button.
                 effects.append(
                     PostStepPrompt(step=after.step, stage=stage, next_action=next_action(after))
@@ -571,6 +603,11 @@ def next_action(onboarding: Onboarding) -> MessageRef:
                 return MessageRef(key="next.upload_documents", params={"count": str(len(missing))})
             return MessageRef(key="next.submit_documents")
         case "qualification.review":
+            rejected = rejected_documents(ob)
+            if rejected:  # replaced at once, then reviewed with the rest of the round
+                return MessageRef(
+                    key="next.replace_documents", params={"count": str(len(rejected))}
+                )
             return MessageRef(key="next.wait_document_review")
         case "qualification.rework":
             rejected = rejected_documents(ob)

@@ -138,6 +138,34 @@ class AlreadyReviewed(FlowError):
         super().__init__(f"{subject} is already {verdict}")
 
 
+class AlreadyApproved(FlowError):
+    """A replacement for a document already approved in this review: nothing to replace."""
+
+    key = "errors.already_approved"
+
+    def __init__(self, kind: DocKind) -> None:
+        self.kind = kind
+        super().__init__(
+            f"{kind.value} is already approved", labels={"document": f"documents.{kind.value}.name"}
+        )
+
+
+class SwitchDropsDocuments(FlowError):
+    """Changing who applies would remove uploaded documents the new applicant does not need;
+    the switch waits until the person confirms which (`ChooseRole.drop`)."""
+
+    key = "errors.switch_drops_documents"
+
+    def __init__(self, role: Role, kinds: Iterable[DocKind]) -> None:
+        self.role = role
+        self.kinds = tuple(kinds)
+        super().__init__(
+            f"switching to {role.value} removes {', '.join(k.value for k in self.kinds)}",
+            params={"count": str(len(self.kinds))},
+            labels={"role": f"roles.{role.value}.name"},
+        )
+
+
 class InputField(StrEnum):
     """The values the flow checks; each has its own message, `errors.invalid.<field>`."""
 
@@ -244,6 +272,8 @@ def error_keys() -> frozenset[str]:
         RejectedNotReplaced,
         StaleRevision,
         AlreadyReviewed,
+        AlreadyApproved,
+        SwitchDropsDocuments,
         IncompleteChecklist,
         UnknownTicket,
         SipStageOutOfOrder,

@@ -26,6 +26,7 @@ from statemachine import State, StateChart
 from bot.flows import validate
 from bot.flows.catalogue import CHECKLISTS, ChecklistItem, documents_for
 from bot.flows.errors import (
+    AlreadyApproved,
     AlreadyReviewed,
     DocumentNotRequired,
     Gate,
@@ -38,6 +39,7 @@ from bot.flows.errors import (
     RejectedNotReplaced,
     SipStageOutOfOrder,
     StaleRevision,
+    SwitchDropsDocuments,
     UnknownDocument,
     UnknownTicket,
 )
@@ -48,6 +50,7 @@ from bot.flows.model import (
     Document,
     NumberPath,
     Onboarding,
+    Role,
     SipStage,
     SipTrunkRequest,
     Step,
@@ -118,13 +121,21 @@ class OnboardingChart(StateChart[ChartModel]):
     create_instance = instance.to(qualification, validators=[_MAY, "valid_instance"])
 
     # -- step 4 ----------------------------------------------------------------------------------
-    # The role can change until the documents are submitted.
+    # The role can change until the documents are submitted; a change that would remove
+    # uploaded documents waits for the person to confirm which.
     choose_role = qualification.choosing_role.to(
         qualification.collecting, validators=[_MAY]
-    ) | qualification.collecting.to.itself(validators=[_MAY])
-    add_document = qualification.collecting.to.itself(
-        internal=True, validators=[_MAY, "document_required"]
-    ) | qualification.rework.to.itself(internal=True, validators=[_MAY, "document_required"])
+    ) | qualification.collecting.to.itself(validators=[_MAY, "switch_confirmed"])
+    # A document can be replaced while it is collected, after a review asked for new ones, and
+    # during the review itself: a file the reviewer rejected (or one not reviewed yet) is
+    # replaced at once and reviewed with the rest of that round.
+    add_document = (
+        qualification.collecting.to.itself(internal=True, validators=[_MAY, "document_required"])
+        | qualification.rework.to.itself(internal=True, validators=[_MAY, "document_required"])
+        | qualification.in_review.to.itself(
+            internal=True, validators=[_MAY, "document_required", "replaceable_in_review"]
+        )
+    )
     submit_documents = qualification.collecting.to(
         qualification.in_review, validators=[_MAY, "documents_ready"]
     ) | qualification.rework.to(qualification.in_review, validators=[_MAY, "documents_ready"])
@@ -208,6 +219,20 @@ class OnboardingChart(StateChart[ChartModel]):
             raise DocumentNotRequired(document.kind, role)
         validate.text(InputField.DOCUMENT, document.file_id)
         validate.text(InputField.DOCUMENT, document.name)
+
+    def switch_confirmed(self, role: Role, drop: frozenset[DocKind] = frozenset()) -> None:
+        ob = self.onboarding
+        if role is ob.role:
+            return
+        wanted = set(documents_for(role))
+        removed = [kind for kind in ob.documents if kind not in wanted]
+        if any(kind not in drop for kind in removed):
+            raise SwitchDropsDocuments(role, removed)
+
+    def replaceable_in_review(self, document: Document) -> None:
+        current = self.onboarding.documents.get(document.kind)
+        if current is not None and current.verdict is Verdict.APPROVED:
+            raise AlreadyApproved(document.kind)
 
     def documents_ready(self) -> None:
         ob = self.onboarding

@@ -13,7 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.engine import next_action, parse_event
-from bot.flows.errors import FlowError
+from bot.flows.errors import FlowError, SwitchDropsDocuments
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
 from bot.handlers.access import NotInTenant, may_act_for
@@ -32,6 +32,7 @@ from bot.views.prompts import (
     FORM_PURCHASE,
     FORM_SCRIPT,
     FORM_SIP_TRUNK,
+    role_switch_confirmation,
 )
 from bot.views.refs import FormMeta, PromptRef, parse_prompt
 from bot.views.sip import sip_form
@@ -69,10 +70,39 @@ async def on_step_event(
         record = await authorised_prompt(services, click.actor, ref)
         event = parse_event({"name": ref.e, **ref.a})
         await services.onboardings.act(ref.t, event, click.actor, stage=ref.s)
+    except SwitchDropsDocuments as exc:
+        # Ask first, and only the clicker: which documents go, which stay.
+        assert record is not None and ref is not None
+        lang = await click.lang(record.lang)
+        question = role_switch_confirmation(
+            record, ref.s, exc.role, exc.kinds, services.catalog, lang
+        )
+        await click.tell(question)
+        return
     except EXPECTED as exc:
         await click.refuse(exc, record.lang if record else None)
         return
+    if click.from_ephemeral:
+        # The confirmation the clicker answered has done its job.
+        lang = await click.lang(record.lang)
+        await click.close_ephemeral(services.catalog.t(lang, "conversation.prompt.switch_done"))
     await services.runner.drain(ref.t)
+
+
+async def on_dismiss(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """ "Keep it as it is" on a question asked of the clicker only: nothing changes."""
+    await ack()
+    click = Click.of(body, context, client, respond)
+    lang = await click.lang()
+    await click.close_ephemeral(
+        click.services.catalog.t(lang, "conversation.prompt.switch_cancelled")
+    )
 
 
 def form_for(form: str, services: Services, lang: Lang, meta: FormMeta) -> dict[str, Any]:
@@ -122,3 +152,4 @@ async def on_open_form(
 def register(app: AsyncApp) -> None:
     app.action(action_pattern(ActionId.STEP_EVENT))(on_step_event)
     app.action(action_pattern(ActionId.OPEN_FORM))(on_open_form)
+    app.action(action_pattern(ActionId.DISMISS))(on_dismiss)

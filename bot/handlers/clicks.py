@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -15,6 +16,7 @@ from bot.flows.model import Actor
 from bot.handlers.replies import explain, tell
 from bot.i18n import Lang
 from bot.services import Services
+from bot.views.kit import Message
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,26 @@ class Click:
         fallback = default or self.services.settings.ops_lang
         return await self.services.locales.lang_of(self.actor.user_id, fallback)
 
-    async def tell(self, text: str) -> None:
+    async def tell(self, text: str | Message) -> None:
         await tell(self.client, self.channel, self.actor.user_id, text, self.respond)
+
+    @property
+    def from_ephemeral(self) -> bool:
+        """The click was on a message only the clicker sees (a question the bot asked them)."""
+        return bool((self.body.get("container") or {}).get("is_ephemeral"))
+
+    async def close_ephemeral(self, text: str | None = None) -> None:
+        """Remove the clicked ephemeral message (Slack allows it only through the
+        response_url), or replace it with `text`."""
+        if not self.respond.response_url:
+            return
+        try:
+            if text is None:
+                await self.respond(delete_original=True)
+            else:
+                await self.respond(text=text, replace_original=True, response_type="ephemeral")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not close an ephemeral message: %s", type(exc).__name__)
 
     async def refuse(self, exc: Exception, default: Lang | None = None) -> None:
         """Explain a refusal to the clicker only; nothing else happens."""

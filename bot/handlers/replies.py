@@ -14,6 +14,7 @@ from bot.i18n import Catalog, Lang
 from bot.onboarding import ConversationError, StalePrompt
 from bot.slackapi import escape
 from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
+from bot.views.kit import Message
 from bot.views.text import render
 
 log = logging.getLogger(__name__)
@@ -52,23 +53,24 @@ async def tell(
     client: AsyncWebClient,
     channel: str,
     user: str,
-    text: str,
+    text: str | Message,
     respond: AsyncRespond | None = None,
 ) -> None:
-    """An ephemeral reply only `user` sees.
+    """An ephemeral reply only `user` sees: a sentence, or a message with blocks.
 
     Slack refuses `chat.postEphemeral` to someone who is not a member of the channel
     (`user_not_in_channel`), yet anyone can click a button in a public channel they only
     browse. With the click's `respond`, such a user is answered through its response_url.
     """
+    message = Message.plain_text(text) if isinstance(text, str) else text
     try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+        await client.chat_postEphemeral(channel=channel, user=user, **message)
         return
     except SlackApiError as exc:
         error = exc.response.get("error")
     if respond is not None and respond.response_url:
         try:
-            sent = await respond(text=text, response_type="ephemeral", replace_original=False)
+            sent = await respond(**message, response_type="ephemeral", replace_original=False)
             if sent.status_code == 200:
                 return
             error = f"{error}; response_url answered {sent.status_code}"

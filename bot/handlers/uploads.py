@@ -38,6 +38,7 @@ from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, ten
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId, action_pattern
 from bot.services import Services
+from bot.slackapi import typed_text
 from bot.state import TenantRecord
 from bot.views.kit import Message
 from bot.views.text import render
@@ -45,9 +46,15 @@ from bot.views.uploads import pick_menu
 
 log = logging.getLogger(__name__)
 
-# Stages where uploads are documents, and where one is the call script.
+# Stages where uploads are documents (during the review too: a rejected file is replaced at
+# once), and where one is the call script.
 DOCUMENT_STAGES = frozenset(
-    {"qualification.role", "qualification.collecting", "qualification.rework"}
+    {
+        "qualification.role",
+        "qualification.collecting",
+        "qualification.review",
+        "qualification.rework",
+    }
 )
 SCRIPT_STAGE = "numbers.script"
 # More files than this in one message are not processed (each is a download).
@@ -151,7 +158,7 @@ async def on_file_message(
     uploads = [
         Upload(
             file=f,
-            text=str(event.get("text") or "") if len(files) == 1 else "",
+            text=typed_text(event.get("text")) if len(files) == 1 else "",
             channel=channel,
             thread_ts=str(event.get("thread_ts") or event.get("ts")),
         )

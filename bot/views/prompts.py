@@ -305,3 +305,53 @@ def closed_prompt_message(record: TenantRecord, stage: str, catalog: Catalog) ->
     ]
     blocks.append(context(catalog.t(record.lang, "conversation.prompt.superseded")))
     return Message.of(fallback, blocks)
+
+
+def role_switch_confirmation(
+    record: TenantRecord,
+    stage: str,
+    role: Role,
+    removed: tuple[DocKind, ...],
+    catalog: Catalog,
+    lang: Lang,
+) -> Message:
+    """Asked of the clicker only, before a change of applicant removes uploaded documents:
+    which go, which stay, and two buttons (switch, or keep everything as it is)."""
+    role_name = catalog.t(lang, role_name_key(role))
+    current = record.onboarding.role
+    kept = [kind for kind in record.onboarding.documents if kind not in removed]
+
+    def names(kinds: tuple[DocKind, ...] | list[DocKind]) -> str:
+        return "\n".join(f"• {catalog.t(lang, document_spec(k).name_key)}" for k in kinds)
+
+    text = catalog.t(lang, "conversation.prompt.switch_removes", role=role_name)
+    body = text + "\n" + names(removed)
+    if kept:
+        body += "\n" + catalog.t(lang, "conversation.prompt.switch_keeps") + "\n" + names(kept)
+    switch = PromptRef(
+        t=record.tenant_id,
+        s=stage,
+        e="choose_role",
+        a={"role": role.value, "drop": ",".join(k.value for k in removed)},
+    )
+    buttons = [
+        button(
+            catalog.t(lang, "conversation.buttons.switch_and_remove", count=len(removed)),
+            ActionId.STEP_EVENT,
+            switch.encode(),
+            style="danger",
+        )
+    ]
+    if current is not None:
+        buttons.append(
+            button(
+                catalog.t(
+                    lang,
+                    "conversation.buttons.keep_role",
+                    role=catalog.t(lang, role_name_key(current)),
+                ),
+                ActionId.DISMISS,
+                "keep",
+            )
+        )
+    return Message.of(text, [*sections(body), actions(buttons)])

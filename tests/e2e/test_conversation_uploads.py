@@ -335,3 +335,78 @@ async def test_several_files_in_one_message_are_each_recognised_by_name(
     await j.thread_reply(ts, "Received *Telecom network access commitment letter")
     status = await j.command("status", user=CUSTOMER_EN)
     assert "3 qualification document(s) still to upload" in texts(status.json()["blocks"])
+
+
+AGENT_UPLOADS = (
+    # Six of the agent's seven documents (the letter of authorisation is still to come).
+    ("licence.pdf", "business licence"),
+    ("legal-id.pdf", "legal representative ID card"),
+    ("agent-id.pdf", "agent ID card"),
+    ("agent-holding.jpg", "agent holding the ID card"),
+    ("acceptance.pdf", "phone acceptance form"),
+    ("commitment.pdf", "network access commitment letter"),
+)
+
+
+async def test_switching_applicant_asks_before_removing_documents_and_keeps_shared_ones(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "agent")
+    for name, words in AGENT_UPLOADS:
+        content = tagged(JPEG if name.endswith(".jpg") else PDF, name)
+        await j.thread_reply(await j.upload(name, content, words), "Received")
+    prompt = await j.wait_prompt("qualification.collecting")
+    posts = len(prompt_posts(fake, CHANNEL))
+
+    # Switching to the legal representative would remove the agent's two ID documents: asked
+    # first, of the clicker only, and nothing changes yet.
+    switch = lambda b: '"role":"legal_rep"' in str(b.get("value"))  # noqa: E731
+    await j.click(prompt, switch)
+    question = await j.wait_ephemeral(CUSTOMER_EN, "switching removes them")
+    shown = message_text(question)
+    assert "Agent's ID card" in shown and "Photo of the agent holding the ID card" in shown
+    assert "Business licence scan" in shown  # kept: both applicants need it
+    assert [b["text"]["text"] for b in buttons(question)] == [
+        "Switch and remove 2 document(s)",
+        "Keep: Authorised agent (acting for the legal representative)",
+    ]
+    assert len(prompt_posts(fake, CHANNEL)) == posts
+
+    # "Keep" closes the question; everything stays.
+    keep = next(b for b in buttons(question) if b["action_id"].startswith("reply.dismiss"))
+    reply = await slack.block_action(
+        keep["action_id"],
+        keep["value"],
+        user_id=CUSTOMER_EN,
+        channel_id=CHANNEL,
+        message_ts=question.ts,
+        ephemeral=True,
+    )
+    assert reply.status == 200
+    closed = await fake.wait_for("response_url", where=lambda c: "Nothing changed" in str(c.args))
+    assert closed and len(prompt_posts(fake, CHANNEL)) == posts
+    status = await j.command("status")
+    assert "1 qualification document(s) still to upload" in texts(status.json()["blocks"])
+
+    # Confirmed: the role changes, the four shared documents stay, the two ID documents go.
+    await j.click(prompt, switch)
+    question = await j.wait_ephemeral(CUSTOMER_EN, "switching removes them")
+    confirm = buttons(question)[0]
+    reply = await slack.block_action(
+        confirm["action_id"],
+        confirm["value"],
+        user_id=CUSTOMER_EN,
+        channel_id=CHANNEL,
+        message_ts=question.ts,
+        ephemeral=True,
+    )
+    assert reply.status == 200
+    legal = await j.wait_prompt("qualification.collecting", having='"role":"agent"')
+    shown = message_text(legal)
+    assert "Applicant: *Legal representative*" in shown
+    received = shown.split("Documents received:")[1]
+    for kept in ("Business licence scan", "Legal representative's ID card", "acceptance form"):
+        assert kept in received
+    assert "Agent's ID card" not in shown
+    await fake.wait_for("response_url", where=lambda c: "applicant is switched" in str(c.args))

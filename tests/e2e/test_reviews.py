@@ -258,6 +258,53 @@ async def test_all_approved_completes_step_four_after_a_replacement(
     assert "✅ 4. " in checklist(j) and "▶️ 5. " in checklist(j)
 
 
+async def test_a_document_rejected_mid_round_is_replaced_at_once_and_reviewed_in_that_round(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    card = await to_review(j, lang="zh")
+    # The licence is rejected while the other four still wait for a verdict.
+    await reject(j, card, "business_license", "未加盖公章")
+    notice = await j.wait_text(TOLD["zh"]["rejected"])
+    assert TOLD["zh"]["replace"] in message_text(notice)
+    assert "1 份材料未通过审核" in checklist(j)  # the next action agrees with the notice
+
+    versions = len(card.history)
+    ts = await j.upload("license-stamped.pdf", unique_pdf("licence v2"), "营业执照")
+    reply = await j.thread_reply(ts)
+    said = message_text(reply)
+    assert "已用新文件替换" in said and "第 2 版" in said and "本轮审核" in said
+    assert "不需要上传" not in said
+    # The card shows the new version with its own verdict buttons, and why v1 was turned down.
+    await wait_updated(j, card, versions)
+    licence = section_of(card, "license-stamped.pdf")
+    assert "第 2 版" in licence and "未加盖公章" in licence
+    assert json.loads(button_for(card, APPROVE_DOCUMENT, "business_license")["value"])["r"] == 2
+    await j.wait_text("上传了 *营业执照扫描件* 的新版本", channel=OPS_CHANNEL)
+
+    for kind in ("business_license", "legal_rep_id", "legal_rep_holding_id"):
+        await approve(j, card, kind)
+    await approve(j, card, "phone_acceptance_form")
+    await approve(j, card, "network_access_commitment")
+    # One round was enough: step 4 passed, no second submission or card.
+    await j.wait_prompt("numbers.choose")
+    assert ops_cards(j, DOCUMENTS_CARD) == [card]
+    assert "✅ 4. " in checklist(j)
+
+
+async def test_an_approved_document_cannot_be_replaced_during_the_review(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    card = await to_review(j, lang="zh")
+    await approve(j, card, "business_license")
+    before = Snapshot.of(card)
+    ts = await j.upload("license-again.pdf", unique_pdf("licence again"), "营业执照")
+    reply = await j.thread_reply(ts)
+    assert "已经审核通过，无需替换" in message_text(reply)
+    assert before.unchanged(card)
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 

@@ -48,7 +48,9 @@ from bot.flows.engine import (
     parse_event,
 )
 from bot.flows.errors import (
+    AlreadyApproved,
     AlreadyReviewed,
+    SwitchDropsDocuments,
     DocumentNotRequired,
     EventNotAllowed,
     FlowError,
@@ -163,11 +165,41 @@ def test_documents_per_role_follow_the_source() -> None:
     )
 
 
+def test_changing_role_asks_before_removing_documents_and_names_them() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.AGENT))
+    d.upload_all(Role.AGENT)
+    before = d.onboarding
+    with pytest.raises(SwitchDropsDocuments) as err:
+        d.send(ChooseRole(role=Role.LEGAL_REP))
+    assert set(err.value.kinds) == {
+        DocKind.AGENT_ID,
+        DocKind.AGENT_HOLDING_ID,
+        DocKind.AUTHORIZATION_LETTER,
+    }
+    assert d.onboarding == before  # nothing switched, nothing removed
+    # Agreeing to remove only some of them is not enough.
+    with pytest.raises(SwitchDropsDocuments):
+        d.send(ChooseRole(role=Role.LEGAL_REP, drop=frozenset({DocKind.AGENT_ID})))
+    assert d.onboarding == before
+
+
+def test_a_switch_that_removes_nothing_needs_no_confirmation() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.AGENT))
+    for kind in (DocKind.BUSINESS_LICENSE, DocKind.LEGAL_REP_ID):
+        d.send(AddDocument(document=document(kind)))
+    d.send(ChooseRole(role=Role.LEGAL_REP))
+    d.send(ChooseRole(role=Role.AGENT))
+    assert set(d.onboarding.documents) == {DocKind.BUSINESS_LICENSE, DocKind.LEGAL_REP_ID}
+
+
 def test_changing_role_keeps_shared_documents_and_drops_the_rest() -> None:
     d = Driver().through_instance()
     d.send(ChooseRole(role=Role.AGENT))
     d.upload_all(Role.AGENT)
-    d.send(ChooseRole(role=Role.LEGAL_REP))
+    dropped = "agent_id,agent_holding_id,authorization_letter"  # as a button carries it
+    d.send(parse_event({"name": "choose_role", "role": "legal_rep", "drop": dropped}))
     assert d.onboarding.role is Role.LEGAL_REP
     assert set(d.onboarding.documents) == {
         DocKind.BUSINESS_LICENSE,
@@ -249,6 +281,44 @@ def test_rejection_round_trip_reviews_only_what_was_replaced() -> None:
     assert all(d.onboarding.documents[k].verdict is Verdict.APPROVED for k in kinds[:-1])
     d.send(ApproveDocument(kind=kinds[-1], revision=2), SE)
     assert d.onboarding.step is Step.NUMBERS and d.onboarding.qualification_approved
+
+
+def test_a_document_rejected_while_the_round_is_open_is_replaced_at_once() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.AGENT))
+    d.upload_all(Role.AGENT)
+    d.send(SubmitDocuments())
+    licence = DocKind.BUSINESS_LICENSE
+    d.send(RejectDocument(kind=licence, revision=1, reason="需加盖公章"), SE)
+    # Six others still pending: the round is open, and the customer is told to replace it.
+    assert d.state == ["qualification", "qualification.review"]
+    assert next_action(d.onboarding).key == "next.replace_documents"
+
+    out = d.send(AddDocument(document=document(licence, file_id="F0002")))
+    replaced = d.onboarding.documents[licence]
+    assert (replaced.revision, replaced.verdict) == (2, Verdict.PENDING)
+    assert replaced.rejected_before == "需加盖公章"  # the card says what was wrong before
+    assert d.state == ["qualification", "qualification.review"]
+    assert UpdateDocumentReview(document=licence) in out.effects  # a new version on the card
+    assert any(isinstance(e, NotifyOps) for e in out.effects)
+    assert next_action(d.onboarding).key == "next.wait_document_review"
+
+    # Reviewed with the rest of the round: no second submission.
+    for kind in documents_for(Role.AGENT):
+        d.send(ApproveDocument(kind=kind, revision=d.onboarding.documents[kind].revision), SE)
+    assert d.onboarding.step is Step.NUMBERS and d.onboarding.document_round == 1
+
+
+def test_an_approved_document_is_not_replaced_during_the_review() -> None:
+    d = Driver().through_instance()
+    d.send(ChooseRole(role=Role.LEGAL_REP))
+    d.upload_all(Role.LEGAL_REP)
+    d.send(SubmitDocuments())
+    d.send(ApproveDocument(kind=DocKind.BUSINESS_LICENSE, revision=1), SE)
+    before = d.onboarding
+    with pytest.raises(AlreadyApproved):
+        d.send(AddDocument(document=document(DocKind.BUSINESS_LICENSE, file_id="F0002")))
+    assert d.onboarding is before
 
 
 def test_verdict_on_a_replaced_revision_is_refused() -> None:
@@ -339,8 +409,10 @@ def test_available_events_follow_state_and_role() -> None:
     d.send(ChooseRole(role=Role.LEGAL_REP))
     d.upload_all(Role.LEGAL_REP)
     d.send(SubmitDocuments())
-    assert available_events(d.onboarding, ActorRole.CUSTOMER) == []
+    # In review the customer can only replace a document (one the reviewer rejects).
+    assert available_events(d.onboarding, ActorRole.CUSTOMER) == ["add_document"]
     assert available_events(d.onboarding, ActorRole.SE) == [
+        "add_document",
         "approve_document",
         "reject_document",
         "override_step",
