@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
 from bot.handlers import actions, commands, forms, home, messages, reviews, uploads
 from bot.handlers.middleware import attach_services, dedupe_events, resolve_actor
 from bot.i18n import Lang
 from bot.services import Services
+from bot.slackapi import escape
+from bot.views.kit import Message
 
 log = logging.getLogger(__name__)
+
+
+class _SkipTokenNotice(logging.Filter):
+    """Bolt warns that `token` is unused whenever SLACK_BOT_TOKEN is set and a client is given,
+    which is always so here (the client carries the token): a notice on every start that says
+    nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def create_app(
@@ -28,12 +42,19 @@ def create_app(
     """
     settings = services.settings
     secret = settings.slack_signing_secret
+    bolt_log = logging.getLogger("bot.bolt")
+    if not any(isinstance(f, _SkipTokenNotice) for f in bolt_log.filters):
+        bolt_log.addFilter(_SkipTokenNotice())
     app = AsyncApp(
         client=services.slack,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=verify_requests,
-        logger=logging.getLogger("bot.bolt"),
+        logger=bolt_log,
         process_before_response=process_before_response,
+        # A request no listener takes reaches `_on_error` (answered 200, logged in one line)
+        # instead of Bolt's 404 and its multi-line suggestion: Slack retries failed deliveries
+        # and disables an app whose deliveries keep failing.
+        raise_error_for_unhandled_request=True,
     )
     app.use(attach_services(services))
     app.use(dedupe_events)
@@ -44,10 +65,69 @@ def create_app(
     return app
 
 
+def describe_request(body: dict[str, Any]) -> str:
+    """What a request is, for one log line: its kind and name, never what a user typed."""
+    if body.get("command"):
+        return f"command {str(body['command'])[:40]}"
+    kind = str(body.get("type") or "request")
+    if kind == "event_callback":
+        event = body.get("event")
+        return f"event {event.get('type') if isinstance(event, dict) else '?'}"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        action_id = first.get("action_id") if isinstance(first, dict) else None
+        return f"block_actions {str(action_id)[:60]}"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        callback = view.get("callback_id") if isinstance(view, dict) else None
+        return f"{kind} {str(callback)[:60]}"
+    return kind
+
+
+async def _lang_of(context: dict[str, Any], services: Services) -> Lang:
+    user = context.get("user_id")
+    return await services.locales.lang_of(user, services.settings.ops_lang) if user else Lang.ZH
+
+
+async def _unhandled(
+    body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond | None
+) -> BoltResponse:
+    """A request no listener takes: 200, a polite answer where the user waits for one (a slash
+    command we do not have, a button of a message from an older version), one log line."""
+    log.warning("no listener for %s; answered 200", describe_request(body))
+    services: Services | None = context.get("services")
+    if services is None:
+        return BoltResponse(status=200, body="")
+    catalog = services.catalog
+    if body.get("command"):
+        lang = await _lang_of(context, services)
+        command = escape(str(body["command"])[:40].replace("`", "'"))
+        text = catalog.t(lang, "conversation.errors.unknown_command", command=command)
+        answer = {"response_type": "ephemeral", **Message.plain_text(text)}
+        return BoltResponse(
+            status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
+        )
+    if body.get("type") == "block_actions" and body.get("response_url"):
+        lang = await _lang_of(context, services)
+        if respond is not None:
+            try:
+                await respond(
+                    text=catalog.t(lang, "conversation.errors.unknown_action"),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:  # the ack matters more than the courtesy
+                log.info("could not answer an unknown action", exc_info=True)
+    return BoltResponse(status=200, body="")
+
+
 async def _on_error(
     error: Exception, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
 ) -> BoltResponse | None:
     """Anything a handler did not turn into a reply: log it, tell the user politely."""
+    if isinstance(error, BoltUnhandledRequestError):
+        return await _unhandled(body, context, respond)
     log.error(
         "unhandled %s in a %s request",
         type(error).__name__,

@@ -20,6 +20,9 @@ from bot.views.kit import Message
 
 log = logging.getLogger(__name__)
 
+# What Slack answers to a trigger used too late (or twice): the person can simply click again.
+TRIGGER_ERRORS = frozenset({"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id"})
+
 
 def channel_of(body: dict[str, Any]) -> str:
     channel = body.get("channel") or {}
@@ -77,9 +80,22 @@ class Click:
         await self.tell(explain(exc, self.services.catalog, await self.lang(default)))
 
     async def open_form(self, view: dict[str, Any], lang: Lang) -> None:
-        """Open a form; the trigger lives 3 s, so a slow click is told to click again."""
+        """Open a form. The trigger lives 3 s, so a click that came too late is told to click
+        again; any other refusal is ours (the form itself), logged with Slack's explanation and
+        never blamed on the click."""
         try:
             await self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
         except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
-            await self.tell(self.services.catalog.t(lang, "conversation.errors.form_expired"))
+            error = str(exc.response.get("error") or "")
+            if error in TRIGGER_ERRORS:
+                log.info("views.open: %s", error)
+                await self.tell(self.services.catalog.t(lang, "conversation.errors.form_expired"))
+                return
+            details = (exc.response.get("response_metadata") or {}).get("messages") or []
+            log.error(
+                "Slack refused the form %s: %s %s",
+                view.get("callback_id"),
+                error,
+                "; ".join(str(d) for d in details)[:500],
+            )
+            await self.tell(self.services.catalog.t(lang, "conversation.errors.form_failed"))

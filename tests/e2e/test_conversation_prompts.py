@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE
 from tests.e2e.conversation import (
@@ -285,3 +288,39 @@ async def test_status_names_the_role_choice_as_the_next_action(
     reply = await j.command("status", user=CUSTOMER_EN)
     assert "*Next:* Choose who applies" in reply_text(reply)
     assert step_marks(reply.json()["blocks"]) == marks(3)
+
+
+async def test_a_form_slack_refuses_is_not_blamed_on_a_late_click(
+    slack: SlackDriver, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    j = journey(slack, fake)
+    await j.start("Acme Technology")
+    instance = await to_instance(j)
+    fake.fail_next("views.open", status=200, error="invalid_arguments")
+    with caplog.at_level(logging.ERROR):
+        click = await j.click(instance, by_value('"f":"instance"'))
+        said = await wait_refusal(fake, click, "problem on our side")
+    assert "too late" not in said
+    assert "Slack refused the form form.instance: invalid_arguments" in caplog.text
+
+
+async def test_a_click_too_late_for_its_form_is_asked_to_click_again(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await j.start("Acme Technology")
+    instance = await to_instance(j)
+    form_button = next(b for b in buttons(instance) if '"f":"instance"' in str(b.get("value")))
+    trigger = fake.issue_trigger()
+    fake.expire_trigger(trigger)  # Slack's 3 seconds are over
+    click = await slack.block_action(
+        form_button["action_id"],
+        form_button["value"],
+        user_id=j.customer,
+        channel_id=CHANNEL,
+        message_ts=instance.ts,
+        message=fake.message_json(instance),
+        trigger_id=trigger,
+    )
+    assert click.status == 200
+    await wait_refusal(fake, click, "the click came too late")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import socket
 import subprocess
@@ -291,8 +292,11 @@ async def test_concurrent_requests_are_served_together(slack: SlackDriver) -> No
     assert [r.status for r in replies] == [200] * 20
 
 
-async def test_every_subscribed_event_has_a_listener(slack: SlackDriver) -> None:
-    # Bolt answers 404 to an event nobody listens to, and Slack then retries it for nothing.
+async def test_every_subscribed_event_has_a_listener(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An event nobody listens to is answered 200 (Slack would retry it, then disable the app)
+    # but logged as unheard: a subscribed event must never be.
     import yaml
 
     from tests.unit.test_manifest import ROOT
@@ -311,5 +315,48 @@ async def test_every_subscribed_event_has_a_listener(slack: SlackDriver) -> None
             event["channel_type"] = {"channels": "channel", "groups": "group"}.get(
                 channel_type, channel_type
             )
-        reply = await slack.event(event)
-        assert reply.status == 200, f"{name} is not handled"
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            reply = await slack.event(event)
+        assert reply.status == 200
+        assert "no listener" not in caplog.text, f"{name} is not handled"
+
+
+async def test_a_command_that_is_not_ours_is_answered_politely_in_one_log_line(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        reply = await slack.slash_command(
+            "me", user_id=CUSTOMER_ZH, channel_id=CHANNEL, command="/help"
+        )
+    assert reply.status == 200
+    body = reply.json()
+    assert body["response_type"] == "ephemeral"  # only the person who typed it sees it
+    assert "我不认识命令 `/help`" in body["text"] and "/onboard help" in body["text"]
+    unheard = [r for r in caplog.records if "no listener" in r.getMessage()]
+    assert [r.getMessage() for r in unheard] == ["no listener for command /help; answered 200"]
+    assert "Suggestion" not in caplog.text
+    assert all("\n" not in r.getMessage() for r in caplog.records)
+
+
+async def test_events_and_clicks_nobody_listens_to_get_200_and_one_log_line(
+    slack: SlackDriver, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        event = await slack.event(
+            {"type": "reaction_added", "user": CUSTOMER_EN, "reaction": "tada", "item": {}}
+        )
+        click = await slack.block_action(
+            "an.old.button", "x", user_id=CUSTOMER_EN, channel_id=CHANNEL, message_ts="1.000002"
+        )
+    assert (event.status, event.text) == (200, "")
+    assert click.status == 200
+    lines = [r.getMessage() for r in caplog.records if "no listener" in r.getMessage()]
+    assert lines == [
+        "no listener for event reaction_added; answered 200",
+        "no listener for block_actions an.old.button; answered 200",
+    ]
+    assert "Suggestion" not in caplog.text
+    # The clicker is told the button no longer does anything.
+    told = await fake.wait_for("response_url", where=lambda c: "older version" in str(c.args))
+    assert told[0].args["response_type"] == "ephemeral"
