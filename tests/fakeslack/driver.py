@@ -3,6 +3,17 @@
 Payloads start from the examples in `tests/payloads/` (one JSON file per kind) and get the ids
 of the test filled in. The signature is computed over the exact bytes that go on the wire:
 `v0=HMAC-SHA256(signing_secret, "v0:" + timestamp + ":" + body)`.
+
+Two more things Slack does, done here by default:
+
+- typed text arrives escaped: in message events, app mentions and slash commands `&`, `<`, `>`
+  are sent as `&amp;`, `&lt;`, `&gt;` except in Slack's own control sequences (`<@U…>`, `<#C…>`,
+  `<!here>`, `<https://…|…>` …), see `slack_escape_typed`; a message's `rich_text` block carries
+  the characters as typed. Pass `escape=False` to send text already in wire form.
+- the bot's HTTP answer is checked as Slack checks it: a slash command's message (`blocks`), and a
+  view_submission's `response_action` (`errors` keys must be input block_ids of the submitted
+  view; `update`/`push` views must be valid). A reply Slack would refuse raises AssertionError
+  (`check_reply=False` to look at it anyway).
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import time
 import uuid
@@ -26,6 +38,7 @@ from urllib.parse import urlencode
 import aiohttp
 from multidict import CIMultiDict
 
+from tests.fakeslack.blockkit import input_block_ids, validate_blocks, validate_view
 from tests.fakeslack.state import API_APP_ID, BOT_USER_ID, JSON, TEAM_DOMAIN, TEAM_ID, TsClock
 
 PAYLOADS_DIR = Path(__file__).resolve().parent.parent / "payloads"
@@ -260,21 +273,27 @@ class SlackDriver:
         ts: str | None = None,
         thread_ts: str | None = None,
         files: Iterable[Mapping[str, Any]] | None = None,
+        escape: bool = True,
     ) -> JSON:
-        """A `message` event; with `files` it is a `file_share` message carrying them as given."""
+        """A `message` event; with `files` it is a `file_share` message carrying them as given.
+
+        `text` is what the user typed (mentions as `<@U…>`); it goes on the wire escaped as Slack
+        escapes it, and as typed in the `rich_text` block. `escape=False`: `text` is wire text.
+        """
         files = list(files or [])
+        wire, typed = _typed_and_wire(text, escape=escape)
         event = payload("event_message_file_share" if files else "event_message")
         ts = ts or self.new_ts()
         event.update(
             user=user_id,
-            text=text,
+            text=wire,
             ts=ts,
             event_ts=ts,
             channel=channel_id,
             channel_type=channel_type,
             team=self.team_id,
             client_msg_id=_uuid4(),
-            blocks=[_rich_text(text)] if text else [],
+            blocks=[_rich_text(typed)] if typed else [],
         )
         if files:
             event["files"] = [dict(f) for f in files]
@@ -293,6 +312,7 @@ class SlackDriver:
         thread_ts: str | None = None,
         files: Iterable[Mapping[str, Any]] | None = None,
         event_id: str | None = None,
+        escape: bool = True,
         **opts: Unpack[SendOptions],
     ) -> Reply:
         event = self.build_message(
@@ -303,6 +323,7 @@ class SlackDriver:
             ts=ts,
             thread_ts=thread_ts,
             files=files,
+            escape=escape,
         )
         return await self.event(event, event_id=event_id, **opts)
 
@@ -315,18 +336,22 @@ class SlackDriver:
         ts: str | None = None,
         thread_ts: str | None = None,
         event_id: str | None = None,
+        escape: bool = True,
         **opts: Unpack[SendOptions],
     ) -> Reply:
-        """An `app_mention`; `<@BOT>` is put in front of `text` unless it is already there."""
+        """An `app_mention`; `<@BOT>` is put in front of `text` unless it is already there.
+
+        Escaped and carried in `rich_text` as `build_message` does (`escape=False`: wire text).
+        """
         mention = f"<@{self.bot_user_id}>"
         if mention not in text:
             text = f"{mention} {text}"
+        wire, typed = _typed_and_wire(text, escape=escape)
         event = payload("event_app_mention")
         ts = ts or self.new_ts()
-        rest = text.replace(mention, "", 1)
         event.update(
             user=user_id,
-            text=text,
+            text=wire,
             ts=ts,
             event_ts=ts,
             channel=channel_id,
@@ -334,10 +359,7 @@ class SlackDriver:
             client_msg_id=_uuid4(),
         )
         section = event["blocks"][0]["elements"][0]
-        section["elements"] = [
-            {"type": "user", "user_id": self.bot_user_id},
-            {"type": "text", "text": rest},
-        ]
+        section["elements"] = _rich_text_elements(typed)
         if thread_ts:
             event["thread_ts"] = thread_ts
         return await self.event(event, event_id=event_id, **opts)
@@ -395,7 +417,9 @@ class SlackDriver:
         user_name: str | None = None,
         channel_name: str | None = None,
         trigger_id: str | None = None,
+        escape: bool = True,
     ) -> dict[str, str]:
+        """The form fields of a slash command; `text` as typed (`escape=False`: wire text)."""
         fields: dict[str, str] = {k: str(v) for k, v in payload("slash_command").items()}
         fields.update(
             token=self.verification_token,
@@ -406,7 +430,7 @@ class SlackDriver:
             user_id=user_id,
             user_name=user_name or _user_name(user_id),
             command=command,
-            text=text,
+            text=slack_escape_typed(text) if escape else text,
             api_app_id=self.api_app_id,
             response_url=self.response_url("commands"),
             trigger_id=trigger_id or self.new_trigger_id(),
@@ -423,9 +447,15 @@ class SlackDriver:
         user_name: str | None = None,
         channel_name: str | None = None,
         trigger_id: str | None = None,
+        escape: bool = True,
+        check_reply: bool = True,
         **opts: Unpack[SendOptions],
     ) -> Reply:
-        """A slash command. Slack sends no locale with it: seed the user's locale in the fake."""
+        """A slash command. Slack sends no locale with it: seed the user's locale in the fake.
+
+        `text` is escaped as Slack escapes it (`escape=False`: it is wire text already). The
+        bot's answer is checked as a message (`check_reply=False` to skip that).
+        """
         fields = self.build_slash_command(
             text,
             user_id=user_id,
@@ -434,17 +464,39 @@ class SlackDriver:
             user_name=user_name,
             channel_name=channel_name,
             trigger_id=trigger_id,
+            escape=escape,
         )
         reply = await self.send_form(fields, **opts)
+        if check_reply:
+            _refuse(reply, command_reply_problems(reply), f"{command} {fields['text']}")
         return _with_ids(reply, trigger_id=fields["trigger_id"])
 
     # ------------------------------------------------------------------ interactivity
 
-    async def send_interaction(self, body: Mapping[str, Any], **opts: Unpack[SendOptions]) -> Reply:
-        """Post an interactivity payload the way Slack does: form-encoded `payload=<json>`."""
+    async def send_interaction(
+        self,
+        body: Mapping[str, Any],
+        *,
+        check_reply: bool = True,
+        view_known: bool | None = None,
+        **opts: Unpack[SendOptions],
+    ) -> Reply:
+        """Post an interactivity payload the way Slack does: form-encoded `payload=<json>`.
+
+        A `view_submission` reply is checked as Slack checks it (`check_reply=False` skips it);
+        its `errors` keys are checked against the submitted view's input blocks when the view is
+        known (`view_known`; by default: when the submitted view has blocks).
+        """
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         form = urlencode({"payload": raw}).encode()
         reply = await self._send(form, "application/x-www-form-urlencoded", dict(body), opts)
+        if check_reply and body.get("type") == "view_submission":
+            view = body.get("view") if isinstance(body.get("view"), dict) else {}
+            assert isinstance(view, dict)
+            if view_known is None:
+                view_known = bool(view.get("blocks"))
+            problems = view_submission_reply_problems(reply, view=view if view_known else None)
+            _refuse(reply, problems, f"view_submission {view.get('callback_id')}")
         trigger = body.get("trigger_id")
         return _with_ids(reply, trigger_id=trigger if isinstance(trigger, str) else None)
 
@@ -614,8 +666,10 @@ class SlackDriver:
         private_metadata: str = "",
         view: Mapping[str, Any] | None = None,
         trigger_id: str | None = None,
+        check_reply: bool = True,
         **opts: Unpack[SendOptions],
     ) -> Reply:
+        """Submit a view; the bot's answer is checked (its `errors` keys only with `view=`)."""
         body = self.build_view_submission(
             callback_id,
             values,
@@ -624,7 +678,152 @@ class SlackDriver:
             view=view,
             trigger_id=trigger_id,
         )
-        return await self.send_interaction(body, **opts)
+        return await self.send_interaction(
+            body, check_reply=check_reply, view_known=view is not None, **opts
+        )
+
+
+# ---------------------------------------------------------------------- what Slack does with text
+
+# Slack's own control sequences in message text, left unescaped (Slack's formatting reference,
+# "Escaping text"): mentions, channel links, special mentions, user groups, dates, links.
+_CONTROL_RE = re.compile(
+    r"<(?:"
+    r"@[UW][A-Z0-9]+(?:\|[^<>]*)?"
+    r"|#[CG][A-Z0-9]+(?:\|[^<>]*)?"
+    r"|!(?:here|channel|everyone)(?:\|[^<>]*)?"
+    r"|!subteam\^[A-Z0-9]+(?:\|[^<>]*)?"
+    r"|!date\^[^<>]*"
+    r"|(?:https?://|mailto:)[^<>|\s]+(?:\|[^<>]*)?"
+    r")>"
+)
+
+
+def slack_escape_typed(text: str) -> str:
+    """Typed text as Slack delivers it: `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`.
+
+    Slack's control sequences (`<@U…>`, `<@U…|name>`, `<#C…|name>`, `<!here>`, `<!channel>`,
+    `<!everyone>`, `<!subteam^…>`, `<!date^…>`, `<https://…|label>`, `<mailto:…>`) keep their
+    angle brackets; an `&` inside them is still `&amp;` (as in a link's query string).
+    """
+    out: list[str] = []
+    end = 0
+    for match in _CONTROL_RE.finditer(text):
+        out.append(_escape_all(text[end : match.start()]))
+        out.append(match.group().replace("&", "&amp;"))
+        end = match.end()
+    out.append(_escape_all(text[end:]))
+    return "".join(out)
+
+
+def slack_unescape(text: str) -> str:
+    """The inverse of `slack_escape_typed` (what a bot should do once on the way in)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _escape_all(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _typed_and_wire(text: str, *, escape: bool) -> tuple[str, str]:
+    """(wire text, typed text) for `text` given as typed (`escape`) or as wire text."""
+    return (slack_escape_typed(text), text) if escape else (text, slack_unescape(text))
+
+
+def _rich_text_elements(typed: str) -> list[JSON]:
+    """The elements of the `rich_text_section` Slack writes for typed text."""
+    elements: list[JSON] = []
+    end = 0
+    for match in _CONTROL_RE.finditer(typed):
+        if match.start() > end:
+            elements.append({"type": "text", "text": typed[end : match.start()]})
+        elements.append(_rich_text_control(match.group()[1:-1]))
+        end = match.end()
+    if end < len(typed):
+        elements.append({"type": "text", "text": typed[end:]})
+    return elements
+
+
+def _rich_text_control(inner: str) -> JSON:
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return {"type": "user", "user_id": target[1:]}
+    if target.startswith("#"):
+        return {"type": "channel", "channel_id": target[1:]}
+    if target.startswith("!subteam^"):
+        return {"type": "usergroup", "usergroup_id": target.removeprefix("!subteam^")}
+    if target.startswith("!date^"):
+        stamp, _, fmt = target.removeprefix("!date^").partition("^")
+        if stamp.isdigit():
+            return {"type": "date", "timestamp": int(stamp), "format": fmt, "fallback": label}
+        return {"type": "text", "text": f"<{inner}>"}
+    if target.startswith("!"):
+        return {"type": "broadcast", "range": target[1:]}
+    link: JSON = {"type": "link", "url": target}
+    if label:
+        link["text"] = label
+    return link
+
+
+# ---------------------------------------------------------------------- replies Slack checks
+
+
+def command_reply_problems(reply: Reply) -> list[str]:
+    """What Slack would refuse in the bot's HTTP answer to a slash command (a message)."""
+    body = reply.json() if reply.ok else None
+    if not isinstance(body, dict) or "blocks" not in body:
+        return []
+    if not isinstance(body["blocks"], list):
+        return ["[ERROR] must provide an array [json-pointer:/blocks]"]
+    return validate_blocks(body["blocks"], surface="message")
+
+
+VIEW_RESPONSE_ACTIONS = ("errors", "update", "push", "clear")
+
+
+def view_submission_reply_problems(
+    reply: Reply, *, view: Mapping[str, Any] | None = None
+) -> list[str]:
+    """What Slack would refuse (or turn into a generic error) in a view_submission answer.
+
+    `view`: the submitted view; with it, `errors` keys must be block_ids of its input blocks
+    (Slack shows "We had some trouble connecting" otherwise, bolt-python#463, #922).
+    """
+    body = reply.json() if reply.ok else None
+    if not isinstance(body, dict) or "response_action" not in body:
+        return []
+    action = body["response_action"]
+    if action not in VIEW_RESPONSE_ACTIONS:
+        choices = ", ".join(VIEW_RESPONSE_ACTIONS)
+        return [f"[ERROR] must be one of: {choices} [json-pointer:/response_action]"]
+    if action in ("update", "push"):
+        return validate_view(body.get("view"), kinds=("modal",))
+    if action != "errors":
+        return []
+    errors = body.get("errors")
+    if not isinstance(errors, dict) or not errors:
+        return ["[ERROR] must provide a non-empty object [json-pointer:/errors]"]
+    problems: list[str] = []
+    inputs = input_block_ids(view) if view is not None else None
+    for key, message in errors.items():
+        if not isinstance(message, str) or not message:
+            problems.append(f"[ERROR] must provide a non-empty string [json-pointer:/errors/{key}]")
+        if inputs is not None and key not in inputs:
+            known = ", ".join(sorted(inputs)) or "none"
+            problems.append(
+                f"[ERROR] not the block_id of an input block of the view (those are: {known})"
+                f" [json-pointer:/errors/{key}]"
+            )
+    return problems
+
+
+def _refuse(reply: Reply, problems: list[str], what: str) -> None:
+    if problems:
+        listed = "\n  ".join(problems)
+        raise AssertionError(
+            f"Slack would refuse the bot's reply to {what} (the user sees an error or nothing):"
+            f"\n  {listed}\nreply body: {reply.text[:2000]}"
+        )
 
 
 # ---------------------------------------------------------------------- state value builders
@@ -691,11 +890,11 @@ def _plain(text: str) -> JSON:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _rich_text(text: str) -> JSON:
+def _rich_text(typed: str) -> JSON:
     return {
         "type": "rich_text",
         "block_id": secrets.token_urlsafe(4)[:5],
-        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+        "elements": [{"type": "rich_text_section", "elements": _rich_text_elements(typed)}],
     }
 
 

@@ -6,6 +6,11 @@ posts to `response_url`s built from `hooks_url`.
 
 Every request is recorded as a `Call` (or a `Transfer` for file bytes); `wait_for(...)` waits on
 an asyncio.Condition that is notified on each one, so tests never sleep.
+
+Blocks and views are checked as strictly as Slack does (`tests/fakeslack/blockkit.py`): a message
+with bad blocks is refused with `invalid_blocks`, a bad view with `invalid_arguments`, both with
+Slack's `response_metadata.messages`. Refused calls are recorded too (`refused_calls()`), and
+leaving `async with FakeSlack()` after one fails the test unless `allow_refusals` is set.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
+from tests.fakeslack.blockkit import strip_error_prefix, validate_blocks, validate_view
 from tests.fakeslack.state import (
     API_APP_ID,
     BOT_ID,
@@ -47,7 +53,18 @@ from tests.fakeslack.state import (
     View,
 )
 
-__all__ = ["Call", "Channel", "FakeSlack", "Message", "StoredFile", "Transfer", "User", "View"]
+__all__ = [
+    "BlockKitRefusal",
+    "Call",
+    "Channel",
+    "FakeSlack",
+    "Message",
+    "SlackError",
+    "StoredFile",
+    "Transfer",
+    "User",
+    "View",
+]
 
 T = TypeVar("T")
 
@@ -78,6 +95,28 @@ class SlackError(Exception):
         return body
 
 
+class BlockKitRefusal(SlackError):
+    """Slack refusing blocks (`invalid_blocks`) or a view (`invalid_arguments`).
+
+    `invalid_blocks` answers also carry `errors`: the messages without their `[ERROR] ` prefix,
+    as Slack sends them.
+    """
+
+    def __init__(self, error: str, problems: list[str]) -> None:
+        super().__init__(error, *problems)
+
+    def body(self) -> JSON:
+        body = super().body()
+        if self.error == "invalid_blocks":
+            body = {
+                "ok": False,
+                "error": self.error,
+                "errors": [strip_error_prefix(m) for m in self.messages],
+                "response_metadata": {"messages": self.messages},
+            }
+        return body
+
+
 @dataclass(frozen=True)
 class _Fault:
     status: int
@@ -100,7 +139,9 @@ class FakeSlack:
         team_domain: str = TEAM_DOMAIN,
         bot_name: str = BOT_NAME,
         host: str = "127.0.0.1",
+        allow_refusals: bool = False,
     ) -> None:
+        """`allow_refusals`: leaving `async with` after a Block Kit refusal does not fail."""
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -110,6 +151,7 @@ class FakeSlack:
         self.team_domain = team_domain
         self.bot_name = bot_name
         self._host = host
+        self.allow_refusals = allow_refusals
 
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, User] = {}
@@ -187,6 +229,8 @@ class FakeSlack:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        if exc_type is None and not self.allow_refusals:
+            self.assert_no_refusals()
 
     @property
     def base_url(self) -> str:
@@ -342,6 +386,20 @@ class FakeSlack:
             raise AssertionError(f"no call of {method}; {self._describe_calls()}")
         return found[-1]
 
+    def refused_calls(self, method: str | None = None) -> list[Call]:
+        """Calls (and response_url posts) Slack would have refused for their blocks or view."""
+        return [c for c in self.calls(method) if c.refused]
+
+    def assert_no_refusals(self) -> None:
+        """Fail, listing each refusal, if any call was refused for its blocks or view."""
+        refused = self.refused_calls()
+        if refused:
+            lines = "\n  ".join(c.summary() for c in refused)
+            raise AssertionError(
+                f"Slack would have refused {len(refused)} call(s) for their blocks or view "
+                f"(the user sees nothing):\n  {lines}"
+            )
+
     def reset_calls(self) -> None:
         """Forget recorded calls and file transfers (state such as messages is kept)."""
         self._calls.clear()
@@ -495,6 +553,7 @@ class FakeSlack:
         token_ok = self.bot_token in (header_token, form_token)
         headers: dict[str, str] = {}
         status = 200
+        refused_for: tuple[str, ...] = ()
 
         fault_queue = self._faults.get(method)
         if method not in self._handlers:
@@ -514,6 +573,9 @@ class FakeSlack:
         else:
             try:
                 body = {"ok": True, **self._handlers[method](args)}
+            except BlockKitRefusal as exc:
+                body = exc.body()
+                refused_for = tuple(exc.messages)
             except SlackError as exc:
                 body = exc.body()
             except Exception as exc:  # a bug in the fake: make it loud, not a hang
@@ -528,6 +590,7 @@ class FakeSlack:
             response=body,
             at=time.monotonic(),
             content_type=request.content_type,
+            refused_for=refused_for,
         )
         await self._record(call)
         headers["X-Slack-Req-Id"] = secrets.token_hex(16)
@@ -571,7 +634,10 @@ class FakeSlack:
         return response
 
     async def _on_hook(self, request: web.Request) -> web.Response:
-        """A post to a response_url: recorded as a Call with method "response_url"."""
+        """A post to a response_url: recorded as a Call with method "response_url".
+
+        Slack answers HTTP 400 with a one-word body (`invalid_blocks`, `no_text`) when refusing.
+        """
         raw = await request.read()
         try:
             body = json.loads(raw) if raw else {}
@@ -581,12 +647,21 @@ class FakeSlack:
         args.update(body if isinstance(body, dict) else {"body": body})
         response: JSON = {"ok": True}
         status = 200
+        refused_for: tuple[str, ...] = ()
         wanted = ("text", "blocks", "attachments", "delete_original")
-        if not any(args.get(k) for k in wanted):
-            status, response = 400, {"ok": False, "error": "no_text"}
-        call = Call("response_url", args, True, status, response, time.monotonic())
+        try:
+            _message_blocks(args.get("blocks"))
+            if not any(args.get(k) for k in wanted):
+                raise SlackError("no_text")
+        except SlackError as exc:
+            status, response = 400, exc.body()
+            if isinstance(exc, BlockKitRefusal):
+                refused_for = tuple(exc.messages)
+        call = Call(
+            "response_url", args, True, status, response, time.monotonic(), refused_for=refused_for
+        )
         await self._record(call)
-        return web.Response(text="ok" if status == 200 else "no_text", status=status)
+        return web.Response(text="ok" if status == 200 else response["error"], status=status)
 
     async def _record(self, item: Call | Transfer) -> None:
         async with self._changed:
@@ -618,7 +693,7 @@ class FakeSlack:
 
     def _post(self, channel: Channel, args: JSON, *, ephemeral_to: str | None = None) -> Message:
         text = _text(args.get("text"))
-        blocks = _blocks(args.get("blocks"), limit=50)
+        blocks = _message_blocks(args.get("blocks"))
         attachments = args.get("attachments")
         if attachments is not None and not isinstance(attachments, list):
             raise SlackError("invalid_attachments")
@@ -705,7 +780,7 @@ class FakeSlack:
             raise SlackError("cant_update_message")
         text = _text(args.get("text"))
         # Slack keeps the previous blocks/attachments when the field is left out.
-        blocks = _blocks(args["blocks"], limit=50) if "blocks" in args else message.blocks
+        blocks = _message_blocks(args["blocks"]) if "blocks" in args else message.blocks
         attachments = args.get("attachments", message.attachments)
         if not text and not blocks and not attachments:
             raise SlackError("no_text")
@@ -1002,61 +1077,24 @@ def _guess_mimetype(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def _blocks(value: Any, *, limit: int) -> list[JSON] | None:
-    """Check blocks the cheap ways Slack does; None when absent."""
+def _message_blocks(value: Any) -> list[JSON] | None:
+    """A message's blocks, refused as Slack refuses them; None when absent."""
     if value is None:
         return None
     if not isinstance(value, list):
         raise SlackError("invalid_blocks_format")
-    if len(value) > limit:
-        raise SlackError("invalid_blocks", f"[ERROR] no more than {limit} items allowed")
-    seen: set[str] = set()
-    for i, block in enumerate(value):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise SlackError("invalid_blocks", f"[ERROR] missing required field: type [/{i}]")
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if block_id in seen:
-                raise SlackError("invalid_blocks", f"[ERROR] duplicate block_id {block_id!r}")
-            seen.add(block_id)
-        text = block.get("text")
-        if isinstance(text, dict):
-            max_len = 150 if block["type"] == "header" else 3000
-            if len(str(text.get("text", ""))) > max_len:
-                raise SlackError(
-                    "invalid_blocks", f"[ERROR] must be less than {max_len + 1} characters [/{i}]"
-                )
+    problems = validate_blocks(value, surface="message")
+    if problems:
+        raise BlockKitRefusal("invalid_blocks", problems)
     return value
 
 
 def _view(value: Any, *, kinds: tuple[str, ...]) -> JSON:
-    """Check a view object (field limits from Slack's view reference)."""
-    if not isinstance(value, dict):
+    """A view object of one of `kinds`, refused (`invalid_arguments`) as Slack refuses it."""
+    if value is None:
         raise SlackError("invalid_arguments", "[ERROR] missing required field: view")
-    if value.get("type") not in kinds:
-        raise SlackError("invalid_arguments", f"[ERROR] view type must be one of {kinds}")
-    problems: list[str] = []
-    if value["type"] == "modal":
-        title = value.get("title")
-        if not isinstance(title, dict) or not title.get("text"):
-            problems.append("[ERROR] missing required field: title")
-        for name in ("title", "submit", "close"):
-            part = value.get(name)
-            if isinstance(part, dict) and len(str(part.get("text", ""))) > 24:
-                problems.append(f"[ERROR] must be less than 25 characters [/view/{name}/text]")
-        has_input = any(
-            isinstance(b, dict) and b.get("type") == "input" for b in value.get("blocks") or []
-        )
-        if has_input and not value.get("submit"):
-            problems.append("[ERROR] submit is required when an input block is present")
-    if len(str(value.get("private_metadata", ""))) > 3000:
-        problems.append("[ERROR] must be less than 3001 characters [/view/private_metadata]")
-    if len(str(value.get("callback_id", ""))) > 255:
-        problems.append("[ERROR] must be less than 256 characters [/view/callback_id]")
+    problems = validate_view(value, kinds=kinds)
     if problems:
-        raise SlackError("invalid_arguments", *problems)
-    try:
-        _blocks(value.get("blocks", []), limit=100)
-    except SlackError as exc:
-        raise SlackError("invalid_arguments", *exc.messages) from None
+        raise BlockKitRefusal("invalid_arguments", problems)
+    assert isinstance(value, dict)
     return value

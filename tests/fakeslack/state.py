@@ -304,17 +304,26 @@ class Call:
     response: JSON
     at: float  # time.monotonic()
     content_type: str = ""
+    # What the Block Kit check (tests/fakeslack/blockkit.py) refused, in Slack's words; a call
+    # refused for its blocks or view has these (invalid_blocks / invalid_arguments).
+    refused_for: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return bool(self.response.get("ok")) and self.http_status == 200
+
+    @property
+    def refused(self) -> bool:
+        """Slack refused this call's blocks or view (see `refused_for`)."""
+        return bool(self.refused_for)
 
     def summary(self) -> str:
         shown = {k: _short(v) for k, v in self.args.items()}
         args = ", ".join(f"{k}={v}" for k, v in shown.items())
         result = "ok" if self.ok else self.response.get("error", "?")
         auth = "" if self.token_ok else " [bad token]"
-        return f"{self.method}({args}) -> HTTP {self.http_status} {result}{auth}"
+        why = "".join(f"\n      {m}" for m in self.refused_for)
+        return f"{self.method}({args}) -> HTTP {self.http_status} {result}{auth}{why}"
 
 
 @dataclass(frozen=True)

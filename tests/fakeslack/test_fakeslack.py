@@ -41,7 +41,14 @@ async def test_post_and_update_message(fake: FakeSlack, client: AsyncWebClient) 
         {
             "type": "actions",
             "block_id": "step",
-            "elements": [{"type": "button", "action_id": "step_done", "value": "kickoff"}],
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "step_done",
+                    "text": {"type": "plain_text", "text": "Done"},
+                    "value": "kickoff",
+                }
+            ],
         },
     ]
     posted = await client.chat_postMessage(channel=CHANNEL, text="Hi", blocks=blocks)
@@ -280,6 +287,8 @@ async def test_views_open_update_push_publish(fake: FakeSlack, client: AsyncWebC
         await client.views_open(trigger_id=fake.issue_trigger(), view=too_long)
     assert err.value.response["error"] == "invalid_arguments"
     assert "25 characters" in err.value.response["response_metadata"]["messages"][0]
+    assert [c.method for c in fake.refused_calls()] == ["views.open"]
+    fake.allow_refusals = True  # that refusal was the point
 
     updated = await client.views_update(view_id=view["id"], view=modal, hash=view["hash"])
     assert updated["view"]["hash"] != view["hash"]
