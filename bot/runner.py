@@ -41,6 +41,7 @@ from bot.logs import log_context
 from bot.onboarding import Onboardings
 from bot.slackapi import escape
 from bot.state import PendingEffect, RedisOutbox, TenantRecord
+from bot.state.health import RedisHealth, is_unreachable
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
 from bot.views.kit import Message
 from bot.views.notices import notice_message
@@ -73,6 +74,7 @@ class EffectRunner:
     ops_channel: str | None
     ops_lang: Lang
     tickets: TicketDispatcher
+    redis_health: RedisHealth | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _permalinks: dict[str, str] = field(default_factory=dict)
     _draining: set[str] = field(default_factory=set)
@@ -151,16 +153,26 @@ class EffectRunner:
         while not stop.is_set():
             try:
                 await self.sweep()
-            except Exception:  # a sweep must never stop the loop; the next one retries
-                log.exception("outbox sweep failed")
+            except Exception as exc:  # a sweep must never stop the loop; the next one retries
+                self._failure("outbox sweep failed", exc)
+            else:
+                if self.redis_health is not None:
+                    self.redis_health.answered()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def _drain_quietly(self, tenant_id: str) -> None:
         try:
             await self.drain(tenant_id)
-        except Exception:
-            log.exception("draining the outbox of %s failed", tenant_id)
+        except Exception as exc:
+            self._failure(f"draining the outbox of {tenant_id} failed", exc)
+
+    def _failure(self, what: str, exc: Exception) -> None:
+        """An unreachable Redis is told once (`RedisHealth`), not with a traceback per try."""
+        if self.redis_health is not None and is_unreachable(exc):
+            self.redis_health.failed(exc)
+        else:
+            log.error(what, exc_info=exc)
 
     async def _failed(self, tenant_id: str, pending: PendingEffect, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]

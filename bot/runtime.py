@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.runner import SWEEP_INTERVAL_SECONDS
 from bot.server import build_web_app
 from bot.services import Services
 
@@ -26,9 +27,11 @@ class Sweeper:
     stopping: asyncio.Event
 
     @classmethod
-    def start(cls, services: Services) -> Sweeper:
+    def start(cls, services: Services, interval: float = SWEEP_INTERVAL_SECONDS) -> Sweeper:
         stopping = asyncio.Event()
-        task = asyncio.create_task(services.runner.run_until(stopping), name="outbox-sweep")
+        task = asyncio.create_task(
+            services.runner.run_until(stopping, interval), name="outbox-sweep"
+        )
         return cls(task, stopping)
 
     async def stop(self) -> None:
@@ -51,7 +54,13 @@ class HttpService:
     sweeper: Sweeper
 
     @classmethod
-    async def start(cls, settings: Settings, services: Services | None = None) -> HttpService:
+    async def start(
+        cls,
+        settings: Settings,
+        services: Services | None = None,
+        *,
+        sweep_interval: float = SWEEP_INTERVAL_SECONDS,
+    ) -> HttpService:
         services = services or await Services.start(settings)
         try:
             bolt = create_app(services)
@@ -65,7 +74,7 @@ class HttpService:
         # The bound port, which differs from PORT when PORT=0 asked for any free one.
         port = int(runner.addresses[0][1])
         log.info("serving Slack requests on %s:%s/slack/events", settings.host, port)
-        return cls(services, bolt, runner, port, Sweeper.start(services))
+        return cls(services, bolt, runner, port, Sweeper.start(services, sweep_interval))
 
     async def stop(self) -> None:
         await self.sweeper.stop()

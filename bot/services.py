@@ -21,6 +21,7 @@ from bot.onboarding import Onboardings
 from bot.runner import EffectRunner
 from bot.slackapi import create_web_client
 from bot.state import Keys, RedisTenantStore, create_redis
+from bot.state.health import RedisHealth, is_unreachable, redis_location
 from bot.tickets import TicketDispatcher
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Services:
     runner: EffectRunner
     memberships: Memberships
     keywords: KeywordTable  # what customers call each document, from the content
+    redis_health: RedisHealth
 
     @classmethod
     async def start(cls, settings: Settings, *, keys: Keys | None = None) -> Services:
@@ -90,6 +92,7 @@ class Services:
         catalog = load_catalog()
         url = settings.redis_url.get_secret_value() if settings.redis_url else None
         redis = create_redis(url)
+        health = RedisHealth(redis_location(url))
         keys = keys or Keys(prefix=settings.redis_key_prefix)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5))
         slack = create_web_client(settings, http)
@@ -105,6 +108,7 @@ class Services:
             ops_channel=settings.onboarding_ops_channel,
             ops_lang=settings.ops_lang,
             tickets=tickets,
+            redis_health=health,
         )
         return cls(
             settings=settings,
@@ -119,6 +123,7 @@ class Services:
             runner=runner,
             memberships=Memberships(slack),
             keywords=KeywordTable.from_catalog(catalog),
+            redis_health=health,
         )
 
     def actor_role(self, user_id: str) -> ActorRole:
@@ -131,10 +136,15 @@ class Services:
     async def redis_ok(self) -> bool:
         try:
             async with asyncio.timeout(2):
-                return bool(await self.redis.ping())
-        except Exception:  # any failure means "not healthy"; the reason is logged
-            log.warning("redis ping failed", exc_info=True)
+                answered = bool(await self.redis.ping())
+        except Exception as exc:  # any failure means "not healthy"
+            if is_unreachable(exc):
+                self.redis_health.failed(exc)  # logged once, when Redis goes
+            else:
+                log.warning("redis ping failed", exc_info=True)
             return False
+        self.redis_health.answered()
+        return answered
 
     async def aclose(self) -> None:
         await self.runner.settle()

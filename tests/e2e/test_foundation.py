@@ -8,7 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aiohttp
 import pytest
@@ -283,6 +283,84 @@ async def test_direct_messages_are_answered_and_other_messages_ignored(
     [reply] = await fake.wait_for_message(channel=dm.id)
     assert "入驻助手" in reply.text
     assert fake.messages(channel=CHANNEL) == []
+
+
+def _start_redis(port: int) -> subprocess.Popen[bytes]:
+    server = shutil.which("redis-server")
+    assert server is not None
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Wait (with a deadline) for something the service does on its own schedule."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout}s for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def test_a_redis_outage_is_told_in_one_line_and_its_end_in_another(
+    fake: FakeSlack,
+    private_redis: tuple[str, subprocess.Popen[bytes]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, proc = private_redis
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    settings = make_settings(fake, redis_url=url)
+    services = await Services.start(settings, keys=Keys("outage"))
+    # The outbox sweep runs every 50 ms here instead of every 15 s.
+    service = await HttpService.start(settings, services, sweep_interval=0.05)
+    again: subprocess.Popen[bytes] | None = None
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="bot.state.health")  # counts the quiet retries
+    try:
+        health = f"http://127.0.0.1:{service.port}/healthz"
+        async with aiohttp.ClientSession() as http:
+            proc.kill()
+            proc.wait()
+            for _ in range(3):
+                async with http.get(health) as resp:
+                    assert resp.status == 503
+
+            def noticed() -> int:
+                return sum("still unreachable" in r.getMessage() for r in caplog.records)
+
+            await _until(lambda: noticed() >= 4, "sweeps and checks during the outage")
+            down = [r for r in caplog.records if "is unreachable" in r.getMessage()]
+            assert [r.getMessage().split(" (")[0] for r in down] == [
+                f"Redis at redis://127.0.0.1:{port}/0 is unreachable"
+            ]
+            assert down[0].levelno == logging.ERROR
+            loud = [r for r in caplog.records if r.levelno >= logging.WARNING and r not in down]
+            assert loud == [] and not any(r.exc_info or r.exc_text for r in caplog.records)
+
+            again = _start_redis(port)
+            await _until(lambda: "is back" in caplog.text, "the all-clear")
+            async with http.get(health) as resp:
+                assert resp.status == 200
+            back = [r.getMessage() for r in caplog.records if "is back" in r.getMessage()]
+            assert len(back) == 1 and back[0].startswith(f"Redis at redis://127.0.0.1:{port}/0")
+    finally:
+        await service.stop()
+        if again is not None:
+            again.kill()
+            again.wait()
 
 
 async def test_concurrent_requests_are_served_together(slack: SlackDriver) -> None:

@@ -50,7 +50,6 @@ from bot.flows.engine import (
 from bot.flows.errors import (
     AlreadyApproved,
     AlreadyReviewed,
-    SwitchDropsDocuments,
     DocumentNotRequired,
     EventNotAllowed,
     FlowError,
@@ -62,6 +61,7 @@ from bot.flows.errors import (
     RejectedNotReplaced,
     SipStageOutOfOrder,
     StaleRevision,
+    SwitchDropsDocuments,
     UnknownDocument,
     UnknownTicket,
 )
