@@ -23,6 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.app import create_app
 from bot.config import Settings, TicketBackend
+from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
 from bot.services import Services
 from bot.shell.workspace import (
     BOT_TOKEN,
@@ -39,16 +40,16 @@ OPS_CHANNEL_ID = "C0SHELLOPS"
 USERS = {"customer": "U0CUSTOMER", "se": "U0SHELLSE", "manager": "U0MANAGER"}
 LOCALES = {"zh": "zh-CN", "en": "en-US"}
 
-SHELL_HELP = """\
-Shell commands:
-  /onboard …                  a slash command, as in Slack
-  <number>                    click the numbered button or pick the numbered option
-  :upload <path> [message]    upload a file to the channel, with an optional message
-  :as customer|se|manager     act as another person (default: customer)
-  :lang zh|en                 your Slack language (default: zh)
-  :quit                       leave (Ctrl-D works too)
-Anything else is a message to the bot, as if you had @mentioned it in the channel.
-"""
+
+@dataclass
+class Voice:
+    """What the shell itself says (`shell.*` in the content), in the current person's language."""
+
+    catalog: Catalog
+    lang: Lang = Lang.ZH
+
+    def __call__(self, key: str, **params: object) -> str:
+        return self.catalog.t(self.lang, f"shell.{key}", **params)
 
 
 @dataclass
@@ -69,22 +70,22 @@ class FormSession:
     def current(self) -> dict[str, Any] | None:
         return self.fields[self.position] if self.position < len(self.fields) else None
 
-    def ask(self, terminal: Terminal) -> None:
+    def ask(self, terminal: Terminal, say: Voice) -> None:
         block = self.current
         if block is None:
             return
         label = (block.get("label") or {}).get("text", "")
         element = block.get("element") or {}
-        optional = " (optional: empty line skips)" if block.get("optional") else ""
+        optional = say("optional") if block.get("optional") else ""
         if element.get("type") == "checkboxes":
-            terminal.write(f"? {label} — numbers separated by commas, or 'all'")
+            terminal.write(say("checkbox_prompt", label=label))
             for i, opt in enumerate(element.get("options", []), 1):
                 terminal.write(f"    {i}) {mrkdwn_to_text(opt['text']['text'])}")
         else:
             hint = (block.get("hint") or {}).get("text")
             terminal.write(f"? {label}{optional}" + (f"  ({hint})" if hint else ""))
 
-    def answer(self, line: str) -> str | None:
+    def answer(self, line: str, say: Voice) -> str | None:
         """Record the answer to the current field; a complaint when it cannot be taken."""
         block = self.current
         assert block is not None
@@ -92,7 +93,7 @@ class FormSession:
         action_id = element.get("action_id", "value")
         text = line.strip()
         if not text and not block.get("optional"):
-            return "this field is required"
+            return say("field_required")
         if element.get("type") == "checkboxes":
             options = element.get("options", [])
             if text.lower() == "all":
@@ -102,7 +103,7 @@ class FormSession:
                     picks = [int(p) for p in text.replace(" ", "").split(",") if p]
                     chosen = [options[i - 1] for i in picks if 1 <= i <= len(options)]
                 except ValueError:
-                    return "answer with option numbers, such as 1,2"
+                    return say("field_numbers")
             value: dict[str, Any] = {"type": "checkboxes", "selected_options": chosen}
         else:
             value = {"type": element.get("type", "plain_text_input"), "value": text or None}
@@ -121,6 +122,7 @@ class Shell:
     app: AsyncApp
     workspace: Workspace
     services: Services
+    voice: Voice
     persona: str = "customer"
     locales: dict[str, str] = field(default_factory=dict)
     form: FormSession | None = None
@@ -134,6 +136,9 @@ class Shell:
     def user_id(self) -> str:
         return USERS[self.persona]
 
+    def lang_of(self, user_id: str) -> Lang:
+        return lang_from_locale(self.locales.get(user_id), Lang.ZH)
+
     async def dispatch(self, body: dict[str, Any]) -> dict[str, Any] | None:
         # Its own task, as each HTTP request has: what a request puts in context variables (the
         # tenant its log lines name) stays with that request.
@@ -145,7 +150,7 @@ class Shell:
         if self.workspace.open_views and self.form is None:
             self._open_form(self.workspace.open_views.pop())
         if response.status >= 400:
-            self.terminal.write(f"--- (the bot answered {response.status})")
+            self.terminal.write(self.voice("bot_status", status=response.status))
             return None
         if not response.body:
             return None
@@ -176,7 +181,7 @@ class Shell:
             self.terminal.render(
                 reply.get("blocks"),
                 str(reply.get("text", "")),
-                tag="bot (only you can see this)",
+                tag=self.voice("tags.only_you"),
                 channel=CHANNEL_ID,
             )
 
@@ -209,7 +214,8 @@ class Shell:
         path = Path(path_text)
         content = await asyncio.to_thread(_read, path) if path_text else None
         if content is None:
-            self.terminal.write(f"--- cannot read the file {path_text or '(none given)'}")
+            shown = path_text or self.voice("no_path")
+            self.terminal.write(self.voice("cannot_read", path=shown))
             return
         mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         stored = self.workspace.add_file(path.name, content, mimetype, self.user_id)
@@ -218,7 +224,7 @@ class Shell:
     async def click(self, number: int) -> None:
         clickables = self.terminal.clickables
         if not 1 <= number <= len(clickables):
-            self.terminal.write(f"--- there is no choice {number}")
+            self.terminal.write(self.voice("no_choice", number=number))
             return
         target = clickables[number - 1]
         action = dict(target.element, block_id=target.block_id, action_ts=self.workspace.next_ts())
@@ -252,7 +258,7 @@ class Shell:
     def _open_form(self, view: dict[str, Any]) -> None:
         self.form = FormSession.of(view)
         title = (view.get("title") or {}).get("text", "")
-        self.terminal.write(f"--- form: {title} (:cancel to close it)")
+        self.terminal.write(self.voice("form_open", title=title))
         for block in view.get("blocks", []):
             if block.get("type") in ("section", "context"):
                 text = (block.get("text") or {}).get("text") or " ".join(
@@ -260,20 +266,20 @@ class Shell:
                 )
                 if text:
                     self.terminal.write(mrkdwn_to_text(text))
-        self.form.ask(self.terminal)
+        self.form.ask(self.terminal, self.voice)
 
     async def fill(self, line: str) -> None:
         form = self.form
         assert form is not None
         if line.strip() == ":cancel":
             self.form = None
-            self.terminal.write("--- form closed")
+            self.terminal.write(self.voice("form_closed"))
             return
-        complaint = form.answer(line)
+        complaint = form.answer(line, self.voice)
         if complaint:
             self.terminal.write(f"--- {complaint}")
         if form.current is not None:
-            form.ask(self.terminal)
+            form.ask(self.terminal, self.voice)
             return
         await self.submit(form)
 
@@ -299,7 +305,7 @@ class Shell:
                 self.terminal.write(f"--- {block_id}: {mrkdwn_to_text(str(message))}")
             form.reopen(errors)
             self.form = form
-            form.ask(self.terminal)
+            form.ask(self.terminal, self.voice)
 
     def _trigger(self) -> str:
         return f"trig-shell-{next(self._ids)}"
@@ -327,24 +333,28 @@ class Shell:
         if word in (":quit", ":q", ":exit"):
             return False
         if word == ":help":
-            self.terminal.write(SHELL_HELP)
+            persona = self.voice(f"personas.{self.persona}")
+            self.terminal.write(self.voice("help", persona=persona))
         elif word == ":as":
             if rest.strip() in USERS:
                 self.persona = rest.strip()
-                self.terminal.write(f"--- you are now the {self.persona} ({self.user_id})")
+                self.voice.lang = self.lang_of(self.user_id)
+                persona = self.voice(f"personas.{self.persona}")
+                self.terminal.write(self.voice("you_are", persona=persona, user=self.user_id))
             else:
-                self.terminal.write("--- usage: :as customer|se|manager")
+                self.terminal.write(self.voice("as_usage"))
         elif word == ":lang":
             if rest.strip() in LOCALES:
                 self.locales[self.user_id] = LOCALES[rest.strip()]
                 self.services.locales.remember(self.user_id, LOCALES[rest.strip()])
-                self.terminal.write(f"--- your Slack language is now {LOCALES[rest.strip()]}")
+                self.voice.lang = Lang(rest.strip())
+                self.terminal.write(self.voice("lang_now", locale=LOCALES[rest.strip()]))
             else:
-                self.terminal.write("--- usage: :lang zh|en")
+                self.terminal.write(self.voice("lang_usage"))
         elif word == ":upload":
             await self.upload(rest)
         elif word.startswith(":"):
-            self.terminal.write(f"--- unknown shell command {word}; :help lists them")
+            self.terminal.write(self.voice("unknown_command", word=word))
         elif line.startswith("/"):
             await self.command(line)
         elif line.isdigit():
@@ -352,6 +362,12 @@ class Shell:
         else:
             await self.say(line)
         return True
+
+
+def welcome(catalog: Catalog) -> str:
+    """The first screen, in both languages: who you are, how to become the SE, what to type."""
+    user = USERS["customer"]
+    return "\n\n".join(catalog.t(lang, "shell.welcome", user=user) for lang in Lang)
 
 
 def _read(path: Path) -> bytes | None:
@@ -369,11 +385,13 @@ async def open_shell(
     The caller closes it with `close_shell`.
     """
     locales: dict[str, str] = dict.fromkeys(USERS.values(), LOCALES["zh"])
+    voice = Voice(load_catalog())
     workspace = Workspace(
         terminal or Terminal(),
         lambda user: locales.get(user, LOCALES["zh"]),
         members=(USERS["customer"],),
         channels=(CHANNEL_ID,),
+        say=voice,
     )
     await workspace.start()
     offline = settings.model_copy(
@@ -389,7 +407,8 @@ async def open_shell(
     )
     services = await Services.start(offline)
     app = create_app(services, verify_requests=False, process_before_response=True)
-    return Shell(app=app, workspace=workspace, services=services, locales=locales), services
+    shell = Shell(app=app, workspace=workspace, services=services, voice=voice, locales=locales)
+    return shell, services
 
 
 async def close_shell(shell: Shell, services: Services) -> None:
@@ -399,7 +418,7 @@ async def close_shell(shell: Shell, services: Services) -> None:
 
 async def run_shell(settings: Settings) -> None:
     shell, services = await open_shell(settings)
-    shell.terminal.write("Onboarding bot shell (offline; nothing is saved). Type :help for help.")
+    shell.terminal.write(welcome(shell.voice.catalog))
     try:
         while True:
             try:

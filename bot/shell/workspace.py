@@ -125,7 +125,11 @@ class Workspace:
         locale_of: Callable[[str], str],
         members: tuple[str, ...] = (),
         channels: tuple[str, ...] = (),
+        *,
+        say: Callable[..., str],
     ) -> None:
+        # What the shell says around the bot's messages (`shell.tags.*`), in the user's language.
+        self.say = say
         self.terminal = terminal
         self.members = members
         self.channels = channels
@@ -237,7 +241,7 @@ class Workspace:
             return {"ok": True, "view": view}
         if method == "views.publish":
             view = args.get("view") or {}
-            self.terminal.render(view.get("blocks"), "", tag="App Home")
+            self.terminal.render(view.get("blocks"), "", tag=self.say("tags.home"))
             return {"ok": True, "view": dict(view, id=self.new_id("V"))}
         if method == "conversations.members":
             # Everyone in the shell is in its one channel.
@@ -261,13 +265,14 @@ class Workspace:
         ts = str(args.get("ts") or self.next_ts())
         message = {"ts": ts, "text": args.get("text", ""), "blocks": args.get("blocks") or []}
         self.messages[ts] = message
-        tag = {
-            "chat.postMessage": f"bot in {channel}",
-            "chat.update": f"bot in {channel} (updated)",
-            "chat.postEphemeral": f"bot in {channel} (only you can see this)",
+        kind = {
+            "chat.postMessage": "posted",
+            "chat.update": "updated",
+            "chat.postEphemeral": "ephemeral",
         }[method]
+        tag = self.say(f"tags.{kind}", channel=channel)
         if args.get("thread_ts"):
-            tag += " (in a thread)"
+            tag += self.say("tags.in_thread")
         self.terminal.render(
             message["blocks"], str(message["text"]), tag=tag, channel=channel, message_ts=ts
         )

@@ -253,3 +253,24 @@ async def test_shell_refuses_what_the_flow_refuses(shell: ShellSession, tmp_path
     await shell.click("Legal representative")
     out = await shell.type(f":upload {bogus} business licence")
     assert "PDF" in out and "Received" not in out
+
+
+async def test_the_first_screen_shows_the_way_in_and_following_it_works(
+    shell: ShellSession,
+) -> None:
+    first = shell.transcript
+    # Who you are, in both languages, and how to become the one who can start an onboarding.
+    assert "You are the customer (U0CUSTOMER)" in first
+    assert "您现在是客户（U0CUSTOMER）" in first
+    english = first[first.index("Onboarding bot shell") :]
+    steps = re.findall(r"^\s+\d\. (\S.*?)\s{2,}", english, re.MULTILINE)
+    assert steps[0] == ":as se" and steps[1].startswith("/onboard start ")
+    assert steps[2] == ":as customer"
+
+    await shell.type(steps[0])
+    out = await shell.type(steps[1])
+    assert "我已注册腾讯云账号" in out  # the first step's prompt: the onboarding runs
+    out = await shell.type(steps[2])
+    assert "您现在是客户" in out
+    out = await shell.click("我已注册腾讯云账号")
+    assert "实名认证" in out
