@@ -23,6 +23,7 @@ from bot.slackapi import create_web_client
 from bot.state import Keys, RedisTenantStore, create_redis
 from bot.state.health import RedisHealth, is_unreachable, redis_location
 from bot.tickets import TicketDispatcher
+from bot.views.limits import check_content_limits
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -90,6 +91,8 @@ class Services:
     async def start(cls, settings: Settings, *, keys: Keys | None = None) -> Services:
         """Build the services. Must run inside the event loop that will use them."""
         catalog = load_catalog()
+        # Our wording must fit the Slack fields it lands in (a refused form otherwise).
+        check_content_limits(catalog)
         url = settings.redis_url.get_secret_value() if settings.redis_url else None
         redis = create_redis(url)
         health = RedisHealth(redis_location(url))
