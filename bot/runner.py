@@ -39,12 +39,11 @@ from bot.flows.machine import WAITING_STAGES, leaf
 from bot.i18n import Catalog, Lang
 from bot.logs import log_context
 from bot.onboarding import Onboardings
-from bot.slackapi import escape
 from bot.state import PendingEffect, RedisOutbox, TenantRecord
 from bot.state.health import RedisHealth, is_unreachable
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
 from bot.views.kit import Message
-from bot.views.notices import notice_message
+from bot.views.notices import notice_message, ops_notice
 from bot.views.progress import progress_message
 from bot.views.prompts import closed_prompt_message, prompt_message
 from bot.views.reviews import document_review_card, script_review_card
@@ -327,11 +326,5 @@ class EffectRunner:
         if self.ops_channel is None:
             log.warning("ONBOARDING_OPS_CHANNEL is not set; an ops notice was not posted")
             return None
-        footer = self.catalog.t(
-            self.ops_lang,
-            "conversation.ops_footer",
-            company=escape(record.company),
-            tenant=record.tenant_id,
-            channel=record.channel_id,
-        )
-        return await self._post(self.ops_channel, notice_message(text, footer))
+        message = ops_notice(record, text, self.catalog, self.ops_lang)
+        return await self._post(self.ops_channel, message)

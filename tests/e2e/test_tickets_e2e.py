@@ -40,7 +40,9 @@ from tests.e2e.ops import (
     choose_path,
     press,
     refused,
+    submit_round,
     to_numbers,
+    upload_documents,
     wait_updated,
 )
 from tests.fakeslack.driver import SlackDriver
@@ -438,3 +440,84 @@ async def test_a_backend_that_is_down_keeps_the_ticket_pending_and_shows_it(
     await j.wait_text(f"SIP 对接进度更新：*{STAGES_ZH[0]}*")
     await advance(j, card, STAGES_ZH[1])
     assert "Jira：待重试" in delivery_line(card)
+
+
+# -- people's text on every surface ---------------------------------------------------------------
+
+# Typed by the SE in `/onboard start`: characters that grow when escaped, a special mention and a
+# link, which must never ping or link anywhere the company's name is shown.
+HOSTILE = "Procter & Gamble <China> <!channel> <https://evil.example|点我> Ltd"
+ESCAPED = (
+    "Procter &amp; Gamble &lt;China&gt; &lt;!channel&gt; &lt;https://evil.example|点我&gt; Ltd"
+)
+
+
+def text_objects(node: object) -> list[tuple[str, str]]:
+    """Every (type, text) of the text objects under `node` (blocks, a view)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            return [(str(node["type"]), node["text"])]
+        for value in node.values():
+            found += text_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += text_objects(value)
+    return found
+
+
+async def test_a_company_name_with_markup_is_shown_as_typed_everywhere_and_never_pings(
+    backends: Backends, fake: FakeSlack
+) -> None:
+    j = journey(backends.slack, fake)
+    await j.start(HOSTILE)
+    await j.through_instance()
+    await j.choose_role("legal_rep")
+    await upload_documents(j)
+    await submit_round(j, "qualification.collecting", 1)
+    await j.approve_all()
+    await choose_path(j, "sip_trunk")
+    prompt = await j.wait_prompt("numbers.sip_request", having='"f":"sip_trunk"')
+    await j.click(prompt, lambda b: '"f":"sip_trunk"' in str(b.get("value")))
+    form = fake.view_json(await j.opened_form("form.sip_trunk"))
+    assert await submit_sip(j, form, VALID) is None
+    await ticket_opened(j)
+    # App Home (the SE's and the customer's) and a direct message.
+    await j.slack.app_home_opened(SE)
+    await j.slack.app_home_opened(CUSTOMER_ZH)
+    await fake.wait_for("views.publish", count=2)
+    dm = fake.open_im(CUSTOMER_ZH)
+    await j.slack.message("进度", user_id=CUSTOMER_ZH, channel_id=dm.id, channel_type="im")
+    await fake.wait_for_message(channel=dm.id)
+
+    # Everything Slack received: messages (ephemeral too) in every channel, views, replies.
+    surfaces: list[tuple[str, object]] = [
+        (m.channel, {"text": m.text, "blocks": m.blocks}) for m in fake.messages()
+    ]
+    surfaces += [(f"view {v.id}", v.view) for v in fake.views.values()]
+    surfaces += [("response_url", c.args) for c in fake.calls("response_url")]
+    channels = {where for where, _ in surfaces}
+    assert {CHANNEL, OPS_CHANNEL, dm.id} <= channels
+    shown = 0
+    for where, payload in surfaces:
+        objects = text_objects(payload)
+        if isinstance(payload, dict) and isinstance(payload.get("text"), str):
+            objects.append(("mrkdwn", payload["text"]))  # a message's fallback is mrkdwn
+        for kind, text in objects:
+            assert "&amp;amp;" not in text and "&amp;lt;" not in text, (where, text)  # once
+            if kind == "mrkdwn":
+                assert "<!channel>" not in text, (where, text)
+                assert "<https://evil.example" not in text, (where, text)
+            if kind == "mrkdwn" and "Gamble" in text:
+                assert ESCAPED in text, (where, text)
+                shown += 1
+            if kind == "plain_text" and "Gamble" in text:
+                assert HOSTILE in text, (where, text)  # as typed: plain text is not markup
+                shown += 1
+    assert shown >= 8  # welcome, checklist, notices, review card, ticket card, Home, DM …
+
+    # Jira and the webhook carry the name as typed, not as Slack escaped it.
+    (issue,) = backends.jira.issues.values()
+    assert HOSTILE in issue.description and "&amp;" not in issue.description
+    (delivery,) = backends.webhook.deliveries
+    assert delivery.json()["ticket"]["company"] == HOSTILE
