@@ -538,11 +538,16 @@ async def test_a_400_number_is_explained_as_inbound_only_before_it_is_chosen(
     labels = [b["text"]["text"] for b in buttons(confirm)]
     assert labels == ["I understand a 400 number is inbound only", "Go back and choose again"]
 
-    # Going back offers the three paths again; the 400 path can be chosen again.
+    # Going back offers the three paths again; the 400 path can be chosen again. Each wait is
+    # for a prompt posted after the click: the earlier ones may not have lost their buttons yet.
+    since = len(fake.messages(CHANNEL))
     await j.click(confirm, lambda b: "back_to_number_choice" in str(b.get("value")))
-    choose_again = await j.wait_prompt("numbers.choose", having="toll_free_400")
+    choose_again = await new_prompt(j, "numbers.choose", since, having="toll_free_400")
+    since = len(fake.messages(CHANNEL))
     await j.click(choose_again, lambda b: '"path":"toll_free_400"' in str(b.get("value")))
-    confirm = await j.wait_prompt("numbers.confirm_400", having="confirm_toll_free_inbound_only")
+    confirm = await new_prompt(
+        j, "numbers.confirm_400", since, having="confirm_toll_free_inbound_only"
+    )
     await j.click(confirm, lambda b: "confirm_toll_free_inbound_only" in str(b.get("value")))
 
     card = await submit_script_text(j, "Hello, this is Acme support. This call may be recorded.")
