@@ -188,3 +188,7 @@ async def test_served_process_answers_slack_and_logs_json_without_secrets(
     assert any("bad signature" in r["msg"] for r in records)
     for secret in (fake.bot_token, SIGNING_SECRET, "li.wei@acme.cn"):
         assert secret not in output
+    # Bolt's "token will be unused" notice said nothing useful, on every start.
+    assert not any("will be unused" in r["msg"] for r in records)
+    # Nothing went unheard: every request found its listener.
+    assert not any("no listener" in r["msg"] for r in records)
