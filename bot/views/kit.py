@@ -132,22 +132,27 @@ def section(
 
 def sections(text: str, limit: int = SECTION_TEXT) -> list[SectionBlock]:
     """`text` as one section, or several split at line breaks when it is too long for one.
-    Lines inside a code block stay together; a single line too long for a section is shortened.
-    """
+    A code block split over two sections is closed at the end of the first and opened again at
+    the start of the next; a single line too long for a section is shortened."""
+    fence = "```"
     chunks: list[str] = []
     current: list[str] = []
     size = 0
     in_code = False
-    for line in text.split("\n"):
-        line = shorten(line, limit)
+    for raw in text.split("\n"):
+        line = shorten(raw, limit - 2 * (len(fence) + 1))
+        closing = len(fence) + 1 if in_code else 0  # room to close an open code block
         grown = size + len(line) + (1 if current else 0)
-        if current and grown > limit and not in_code:
+        if current and grown + closing > limit:
+            if in_code:
+                current.append(fence)
             chunks.append("\n".join(current))
-            current, size = [], 0
-            grown = len(line)
+            current = [fence] if in_code else []
+            size = len(fence) if in_code else 0
+            grown = size + len(line) + (1 if current else 0)
         current.append(line)
         size = grown
-        if line.count("```") % 2:
+        if line.count(fence) % 2:
             in_code = not in_code
     if current:
         chunks.append("\n".join(current))
