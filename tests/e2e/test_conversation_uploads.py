@@ -337,6 +337,19 @@ async def test_several_files_in_one_message_are_each_recognised_by_name(
     assert "3 qualification document(s) still to upload" in texts(status.json()["blocks"])
 
 
+async def click_ephemeral(slack: SlackDriver, message: Message, button: dict[str, str]) -> None:
+    """Click a button of a message only the customer sees (Slack sends no copy of it back)."""
+    reply = await slack.block_action(
+        button["action_id"],
+        button["value"],
+        user_id=CUSTOMER_EN,
+        channel_id=message.channel,
+        message_ts=message.ts,
+        ephemeral=True,
+    )
+    assert reply.status == 200
+
+
 AGENT_UPLOADS = (
     # Six of the agent's seven documents (the letter of authorisation is still to come).
     ("licence.pdf", "business licence"),
@@ -375,15 +388,7 @@ async def test_switching_applicant_asks_before_removing_documents_and_keeps_shar
 
     # "Keep" closes the question; everything stays.
     keep = next(b for b in buttons(question) if b["action_id"].startswith("reply.dismiss"))
-    reply = await slack.block_action(
-        keep["action_id"],
-        keep["value"],
-        user_id=CUSTOMER_EN,
-        channel_id=CHANNEL,
-        message_ts=question.ts,
-        ephemeral=True,
-    )
-    assert reply.status == 200
+    await click_ephemeral(slack, question, keep)
     closed = await fake.wait_for("response_url", where=lambda c: "Nothing changed" in str(c.args))
     assert closed and len(prompt_posts(fake, CHANNEL)) == posts
     status = await j.command("status")
@@ -392,16 +397,7 @@ async def test_switching_applicant_asks_before_removing_documents_and_keeps_shar
     # Confirmed: the role changes, the four shared documents stay, the two ID documents go.
     await j.click(prompt, switch)
     question = await j.wait_ephemeral(CUSTOMER_EN, "switching removes them")
-    confirm = buttons(question)[0]
-    reply = await slack.block_action(
-        confirm["action_id"],
-        confirm["value"],
-        user_id=CUSTOMER_EN,
-        channel_id=CHANNEL,
-        message_ts=question.ts,
-        ephemeral=True,
-    )
-    assert reply.status == 200
+    await click_ephemeral(slack, question, buttons(question)[0])
     legal = await j.wait_prompt("qualification.collecting", having='"role":"agent"')
     shown = message_text(legal)
     assert "Applicant: *Legal representative*" in shown

@@ -164,13 +164,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis of our own, so the test can stop it under the running service."""
+def _start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on `port`, once it answers PING."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed")
-    port = _free_port()
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -182,11 +180,18 @@ def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
                 conn.sendall(b"PING\r\n")
                 if conn.recv(16).startswith(b"+PONG"):
-                    break
+                    return proc
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
                 raise
+
+
+@pytest.fixture
+def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of our own, so the test can stop it under the running service."""
+    port = _free_port()
+    proc = _start_redis(port)
     try:
         yield f"redis://127.0.0.1:{port}/0", proc
     finally:
@@ -283,27 +288,6 @@ async def test_direct_messages_are_answered_and_other_messages_ignored(
     [reply] = await fake.wait_for_message(channel=dm.id)
     assert "入驻助手" in reply.text
     assert fake.messages(channel=CHANNEL) == []
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    server = shutil.which("redis-server")
-    assert server is not None
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return proc
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
 
 
 async def _until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
