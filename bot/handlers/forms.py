@@ -38,6 +38,18 @@ log = logging.getLogger(__name__)
 Reader = Callable[[dict[str, Any], FormMeta], FlowEvent]
 
 
+def _shown_on(view: dict[str, Any], field: InputField, main: InputField) -> str:
+    """Where an error on `field` is shown: on its own input, or on the form's main one when the
+    form has no such input. Slack shows an error only under an input block's id; any other key
+    makes it show a generic error instead."""
+    inputs = {
+        str(block.get("block_id"))
+        for block in view.get("blocks") or []
+        if isinstance(block, dict) and block.get("type") == "input"
+    }
+    return field.value if not inputs or field.value in inputs else main.value
+
+
 def _account(view: dict[str, Any], meta: FormMeta) -> FlowEvent:
     return ConfirmAccount(uin=submitted_text(view, InputField.UIN))
 
@@ -114,12 +126,13 @@ async def on_submission(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
         event = read(view, meta)
         await services.onboardings.act(meta.t, event, actor, stage=meta.s)
     except InvalidValue as exc:
-        await ack(
-            response_action="errors", errors={exc.field.value: explain(exc, services.catalog, lang)}
-        )
+        field = _shown_on(view, exc.field, main_field)
+        await ack(response_action="errors", errors={field: explain(exc, services.catalog, lang)})
         return
     except FormErrors as exc:
-        errors = {f.value: explain(e, services.catalog, lang) for f, e in exc.errors.items()}
+        errors: dict[str, str] = {}
+        for f, e in exc.errors.items():
+            errors.setdefault(_shown_on(view, f, main_field), explain(e, services.catalog, lang))
         await ack(response_action="errors", errors=errors)
         return
     except ValidationError:
