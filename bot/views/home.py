@@ -10,11 +10,21 @@ from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.slackapi import escape
 from bot.state import TenantRecord
-from bot.views.kit import Block, context, divider, header, home, section, sections
+from bot.views.kit import (
+    Block,
+    context,
+    header,
+    home,
+    pack,
+    packed_sections,
+    section,
+    sections,
+)
 from bot.views.progress import next_action_text, progress_blocks
 
-# A Home view holds at most 100 blocks; each tenant takes two.
-MAX_TENANTS_SHOWN = 40
+# Tenants are packed several to a section; a Home view holds at most 100 blocks, and the
+# header, counts and the "more" line take three.
+MAX_TENANT_SECTIONS = 96
 
 
 def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> dict[str, Any]:
@@ -50,7 +60,8 @@ def se_home(
     ]
     if not active:
         blocks.append(section(catalog.t(lang, "conversation.home.se_none")))
-    for record in active[:MAX_TENANTS_SHOWN]:
+    entries = []
+    for record in active:
         stalled = now - record.last_activity_at >= stalled_after
         title = catalog.t(lang, step_spec(record.step).title_key)
         line = catalog.t(
@@ -65,13 +76,12 @@ def se_home(
         )
         if stalled:
             line = "⚠️ " + catalog.t(lang, "conversation.home.stalled") + " · " + line
-        blocks += [section(line + "\n" + next_action_text(record, catalog, lang)), divider()]
-    if len(active) > MAX_TENANTS_SHOWN:
-        blocks.append(
-            context(
-                catalog.t(lang, "conversation.home.more", count=len(active) - MAX_TENANTS_SHOWN)
-            )
-        )
+        entries.append(line + "\n" + next_action_text(record, catalog, lang))
+    groups = pack(entries)
+    blocks += packed_sections(groups[:MAX_TENANT_SECTIONS])
+    hidden = sum(len(group) for group in groups[MAX_TENANT_SECTIONS:])
+    if hidden:
+        blocks.append(context(catalog.t(lang, "conversation.home.more", count=hidden)))
     return home(blocks)
 
 

@@ -54,6 +54,8 @@ __all__ = [
     "home",
     "modal",
     "option",
+    "pack",
+    "packed_sections",
     "section",
     "sections",
     "shorten",
@@ -157,6 +159,30 @@ def sections(text: str, limit: int = SECTION_TEXT) -> list[SectionBlock]:
     if current:
         chunks.append("\n".join(current))
     return [section(chunk) for chunk in chunks if chunk.strip()]
+
+
+def pack(
+    entries: Sequence[str], *, separator: str = "\n\n", limit: int = SECTION_TEXT
+) -> list[list[str]]:
+    """Entries (each a few lines: one tenant, one document) in as few groups as sections can
+    hold, an entry never split across two; one too long for a section is shortened."""
+    groups: list[list[str]] = []
+    size = 0
+    for entry in (shorten(e, limit) for e in entries):
+        if groups and size + len(separator) + len(entry) <= limit:
+            groups[-1].append(entry)
+            size += len(separator) + len(entry)
+        else:
+            groups.append([entry])
+            size = len(entry)
+    return groups
+
+
+def packed_sections(
+    groups: Sequence[Sequence[str]], *, separator: str = "\n\n"
+) -> list[SectionBlock]:
+    """One section per group of `pack`."""
+    return [section(separator.join(group)) for group in groups]
 
 
 def fields_sections(fields: Sequence[str]) -> list[SectionBlock]:

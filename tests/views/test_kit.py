@@ -16,6 +16,7 @@ from bot.views.kit import (
     home,
     modal,
     option,
+    pack,
     section,
     sections,
     shorten,
@@ -67,6 +68,14 @@ def test_a_code_block_split_over_sections_stays_a_code_block_in_each() -> None:
         assert part.startswith("```") and part.endswith("```")  # fences balanced in each
     shown = [line for t in texts for line in t.split("\n") if line not in ("```", "x" * 2500)]
     assert shown == addresses  # nothing lost
+
+
+def test_entries_are_packed_whole_into_as_few_sections_as_hold_them() -> None:
+    entries = [f"*租户 {n}* · 步骤 4/8\n下一步：上传 {'材料' * 100}" for n in range(40)]
+    groups = pack(entries)
+    assert [e for group in groups for e in group] == entries  # all, in order, none split
+    assert 1 < len(groups) < len(entries)
+    assert all(len("\n\n".join(group)) <= 3000 for group in groups)
 
 
 def test_fields_go_ten_to_a_section_and_each_fits() -> None:
