@@ -12,7 +12,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
-from bot.handlers import actions, commands, forms, home, messages, reviews, uploads
+from bot.handlers import actions, commands, forms, home, messages, reviews, staff, uploads
 from bot.handlers.middleware import attach_services, dedupe_events, resolve_actor
 from bot.i18n import Lang
 from bot.services import Services
@@ -59,7 +59,7 @@ def create_app(
     app.use(attach_services(services))
     app.use(dedupe_events)
     app.use(resolve_actor)
-    for module in (commands, messages, actions, forms, uploads, home, reviews):
+    for module in (commands, messages, actions, forms, uploads, home, reviews, staff):
         module.register(app)
     app.error(_on_error)
     return app

@@ -7,14 +7,32 @@ shows a secret's value.
 from __future__ import annotations
 
 import re
+from datetime import time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.flows.model import Step
 from bot.i18n import Lang
+from bot.stalls.calendar import (
+    BusinessCalendar,
+    parse_days,
+    parse_duration,
+    parse_quiet_hours,
+    parse_weekly,
+    parse_zone,
+)
+from bot.stalls.policy import StallPolicy
 
 
 class Mode(StrEnum):
@@ -50,6 +68,14 @@ _SECRET_FIELDS = frozenset(
 )
 
 UserIds = Annotated[tuple[str, ...], NoDecode]
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+# Written `30s`, `45m`, `36h` or `2d` (one parser: `bot.stalls.calendar.parse_duration`).
+Duration = Annotated[timedelta, BeforeValidator(_duration), NoDecode]
 
 
 def _split_ids(value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
@@ -90,8 +116,26 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Uploads bigger than this are refused without downloading the rest.
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
-    # An onboarding with no progress for this long counts as stalled.
-    stalled_after_hours: int = Field(default=72, ge=1, le=24 * 90)
+    # Keeping onboardings moving (bot.stalls): business time without progress after which an
+    # onboarding is stalled, per step if need be, the calendar, and the ladder's pace.
+    stalled_after: Duration = timedelta(days=2)
+    stalled_after_account: Duration | None = None
+    stalled_after_real_name: Duration | None = None
+    stalled_after_instance: Duration | None = None
+    stalled_after_qualification: Duration | None = None
+    stalled_after_numbers: Duration | None = None
+    stalled_after_console: Duration | None = None
+    stalled_after_login: Duration | None = None
+    stalled_after_sdk: Duration | None = None
+    business_days: Annotated[frozenset[int], NoDecode] = frozenset(range(5))
+    business_tz: str = "Asia/Shanghai"
+    quiet_hours: Annotated[tuple[time, time] | None, NoDecode] = (time(21), time(9))
+    escalate_every: Duration = timedelta(days=1)
+    sweep_every: Duration = timedelta(minutes=5)
+    digest_at: Annotated[tuple[int, time] | None, NoDecode] = (0, time(9))
+    onboarding_manager_channel: str | None = None
+    # Replaced by STALLED_AFTER; still read, to tell an operator who sets it.
+    stalled_after_hours: str | None = None
     # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
     # about five minutes; an hour leaves room for a backlog replayed after an outage.
     dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)
@@ -105,6 +149,32 @@ class Settings(BaseSettings):
     jira_issue_type: str = "Task"
     ticket_webhook_url: str | None = None
     ticket_webhook_secret: SecretStr | None = None
+
+    @field_validator("stalled_after_hours")
+    @classmethod
+    def _replaced(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("is replaced by STALLED_AFTER, a duration in business time such as 3d")
+
+    @field_validator("business_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        return parse_days(value) if isinstance(value, str) else value
+
+    @field_validator("business_tz", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        return parse_zone(value) if isinstance(value, str) else value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet(cls, value: Any) -> Any:
+        return parse_quiet_hours(value) if isinstance(value, str) else value
+
+    @field_validator("digest_at", mode="before")
+    @classmethod
+    def _digest(cls, value: Any) -> Any:
+        return parse_weekly(value) if isinstance(value, str) else value
 
     @field_validator("ticket_backends", mode="before")
     @classmethod
@@ -167,7 +237,7 @@ class Settings(BaseSettings):
     def _users(cls, value: Any) -> tuple[str, ...]:
         return _split_ids(value, _USER_ID, "user")
 
-    @field_validator("onboarding_ops_channel", mode="before")
+    @field_validator("onboarding_ops_channel", "onboarding_manager_channel", mode="before")
     @classmethod
     def _channel(cls, value: Any) -> str | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -212,6 +282,23 @@ class Settings(BaseSettings):
         if host == "slack.com":
             return frozenset({"files.slack.com", "slack.com"})
         return frozenset({host})
+
+    def stall_policy(self) -> StallPolicy:
+        """The stall thresholds, the ladder's pace and the business calendar, as set."""
+        per_step = {
+            step: value
+            for step in Step.ordered()
+            if (value := getattr(self, f"stalled_after_{step.value}")) is not None
+        }
+        calendar = BusinessCalendar(
+            days=self.business_days, zone=self.business_tz, quiet=self.quiet_hours
+        )
+        return StallPolicy(
+            stalled_after=self.stalled_after,
+            per_step=per_step,
+            escalate_every=self.escalate_every,
+            calendar=calendar,
+        )
 
     def is_se(self, user_id: str) -> bool:
         return user_id in self.onboarding_se_users

@@ -25,6 +25,10 @@ class ActionId(StrEnum):
     APPROVE_SCRIPT = "review.script.approve"
     REJECT_SCRIPT = "review.script.reject"
     ADVANCE_SIP_STAGE = "ticket.sip.advance"
+    # Stalls (SEs): on the SE's notice, and the confirmation of a second nudge.
+    NUDGE = "stall.nudge"  # value: tenant|since (the stall shown)
+    SNOOZE = "stall.snooze"
+    NUDGE_AGAIN = "stall.nudge.again"  # value: tenant
 
 
 class CallbackId(StrEnum):

@@ -11,15 +11,26 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from bot.flows.effects import Effect, MessageRef, NotifyCustomer, PostStepPrompt, UpdateChecklist
+from bot.flows.catalogue import step_spec
+from bot.flows.effects import (
+    DirectMessage,
+    Effect,
+    MessageRef,
+    NotifyCustomer,
+    PostStepPrompt,
+    RemindCustomer,
+    UpdateChecklist,
+)
 from bot.flows.engine import FlowEvent, Outcome, apply, next_action
 from bot.flows.machine import WAITING_STAGES, leaf
-from bot.flows.model import Actor, Step
+from bot.flows.model import Actor, ActorRole, Step
 from bot.i18n import Lang
+from bot.stalls.policy import StallPolicy
 from bot.state import AuditEntry, Change, RedisTenantStore, SlackRefs, TenantNotFound, TenantRecord
+from bot.state.records import Nudge
 
 COMPANY_MAX = 100
 _SLUG_PART = re.compile(r"[^a-z0-9]+")
@@ -50,6 +61,38 @@ class StalePrompt(ConversationError):
 
 class InvalidCompany(ConversationError):
     key = "conversation.errors.company_invalid"
+
+
+class TenantIsLive(ConversationError):
+    key = "stalls.nudge.live"
+
+
+class NudgeAgain(ConversationError):
+    """A second nudge within the hour: the SE confirms first (the customer was just reminded)."""
+
+    key = "stalls.nudge.again"
+
+    def __init__(self, last: Nudge, company: str) -> None:
+        super().__init__(f"nudged at {last.at.isoformat()}", company=company)
+        self.last = last
+
+
+class NothingToSnooze(ConversationError):
+    key = "stalls.snooze.gone"
+
+
+class AlreadyOwner(ConversationError):
+    key = "stalls.assign.already"
+
+
+# A second nudge within this long asks the SE to confirm first.
+NUDGE_CONFIRM_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Nudged:
+    record: TenantRecord
+    queued_for: datetime | None  # set when quiet hours hold the reminder back until then
 
 
 def utcnow() -> datetime:
@@ -91,6 +134,23 @@ def audit_of(outcome: Outcome, actor: Actor) -> AuditEntry:
 class Onboardings:
     store: RedisTenantStore
     clock: Callable[[], datetime] = utcnow
+    policy: StallPolicy = field(default_factory=StallPolicy)
+
+    def _progress(self, before: TenantRecord, after: TenantRecord, now: datetime) -> Change:
+        """What every change of the onboarding's state also writes: the stall (if any) is over,
+        the next look of the stalled sweep, and when a step finishes, how long it took."""
+        update: dict[str, object] = {
+            "stall": None,
+            "check_at": self.policy.stalls_at(now, after.step),
+        }
+        seconds: float | None = None
+        if after.step is not before.step:
+            began = before.step_since or before.last_activity_at
+            seconds = self.policy.calendar.elapsed(began, now).total_seconds()
+            update["step_since"] = now
+            if after.step is Step.LIVE and after.live_at is None:
+                update["live_at"] = now
+        return Change(after.model_copy(update=update), step_seconds=seconds)
 
     async def start(
         self, *, company: str, channel_id: str, team_id: str | None, actor: Actor, lang: Lang
@@ -100,6 +160,7 @@ class Onboardings:
         Raises `ChannelAlreadyBound` when the channel already has an onboarding.
         """
         name = clean_company(company)
+        now = self.clock()
         record = TenantRecord.new(
             tenant_id=new_tenant_id(name),
             company=name,
@@ -107,8 +168,10 @@ class Onboardings:
             team_id=team_id,
             created_by=actor.user_id,
             lang=lang,
-            now=self.clock(),
-        )
+            now=now,
+            # The SE who starts an onboarding owns it (`/onboard assign` hands it over).
+            se_user=actor.user_id if actor.role is ActorRole.SE else None,
+        ).model_copy(update={"check_at": self.policy.stalls_at(now, Step.ACCOUNT)})
         effects: list[Effect] = [
             NotifyCustomer(message="conversation.welcome", params={"company": name}),
             UpdateChecklist(),
@@ -138,8 +201,15 @@ class Onboardings:
                     next_step=next_action(record.onboarding),
                 )
             outcome = apply(record.onboarding, event, actor, now)
-            new = record.model_copy(update={"onboarding": outcome.onboarding})
-            return Change(new, outcome.effects, [audit_of(outcome, actor)])
+            moved = self._progress(
+                record, record.model_copy(update={"onboarding": outcome.onboarding}), now
+            )
+            return Change(
+                moved.record,
+                outcome.effects,
+                [audit_of(outcome, actor)],
+                step_seconds=moved.step_seconds,
+            )
 
         return (await self.store.update(tenant_id, change)).record
 
@@ -172,6 +242,112 @@ class Onboardings:
                     )
                 )
             return Change(new, effects, [audit], touch_activity=False)
+
+        return (await self.store.update(tenant_id, change)).record
+
+    # -- keeping it moving (not progress: none of these touch the activity clock) -------------
+
+    def _note(self, record: TenantRecord, actor: Actor, event: str, **detail: str) -> AuditEntry:
+        return AuditEntry(
+            actor=actor,
+            event=event,
+            when=self.clock(),
+            from_step=record.step,
+            to_step=record.step,
+            detail=detail,
+        )
+
+    async def nudge(self, tenant_id: str, actor: Actor, *, confirmed: bool = False) -> Nudged:
+        """A friendly reminder in the tenant's channel with the next action. A second one within
+        the hour raises `NudgeAgain` unless `confirmed`; in the customer's quiet hours it is
+        queued and posted when they end (by the stalled sweep)."""
+        now = self.clock()
+        queued: list[datetime] = []
+
+        def change(record: TenantRecord) -> Change:
+            if record.step is Step.LIVE:
+                raise TenantIsLive(company=record.company)
+            last = record.last_nudge
+            if last is not None and not confirmed and now - last.at < NUDGE_CONFIRM_WITHIN:
+                raise NudgeAgain(last, record.company)
+            ask = Nudge(by=actor.user_id, at=now)
+            slot = self.policy.calendar.after_quiet(now)
+            if slot > now:
+                queued[:] = [slot]
+                check = record.check_at
+                new = record.model_copy(
+                    update={
+                        "last_nudge": ask,
+                        "queued_nudge": Nudge(by=actor.user_id, at=slot),
+                        "check_at": slot if check is None or slot < check else check,
+                    }
+                )
+                note = self._note(record, actor, "nudge_queued", until=slot.isoformat())
+                return Change(new, (), [note], touch_activity=False)
+            queued[:] = []
+            new = record.model_copy(update={"last_nudge": ask, "last_reminder_at": now})
+            effects = [RemindCustomer(nudged_by=actor.user_id)]
+            return Change(new, effects, [self._note(record, actor, "nudge")], touch_activity=False)
+
+        result = await self.store.update(tenant_id, change)
+        return Nudged(result.record, queued[0] if queued else None)
+
+    async def snooze(self, tenant_id: str, actor: Actor, since: int) -> TenantRecord:
+        """Hold the stall's ladder for a business day (`since`: the stall the SE was shown)."""
+        now = self.clock()
+
+        def change(record: TenantRecord) -> Change:
+            stall = record.stall
+            if stall is None or int(stall.since.timestamp()) != since:
+                raise NothingToSnooze(company=record.company)
+            until = self.policy.calendar.add(now, self.policy.snooze)
+            snoozed = stall.model_copy(update={"snoozed_until": until, "snoozed_by": actor.user_id})
+            new = record.model_copy(update={"stall": snoozed, "check_at": until})
+            note = self._note(record, actor, "snooze", until=until.isoformat())
+            return Change(new, (), [note], touch_activity=False)
+
+        return (await self.store.update(tenant_id, change)).record
+
+    async def assign(self, tenant_id: str, actor: Actor, to_user: str) -> TenantRecord:
+        """Hand the onboarding to the SE `to_user` (the caller checked both are SEs). The new
+        owner and the previous one are told, each unless they are the one doing it."""
+
+        def change(record: TenantRecord) -> Change:
+            if record.se_user == to_user:
+                raise AlreadyOwner(company=record.company)
+            details = {
+                "company": record.company,
+                "tenant": record.tenant_id,
+                "channel": record.channel_id,
+                "number": str(record.step.number),
+            }
+            step = {"step": step_spec(record.step).title_key}
+            effects: list[Effect] = []
+            if to_user != actor.user_id:  # someone taking it over knows already
+                effects.append(
+                    DirectMessage(
+                        user=to_user,
+                        message="stalls.assign.told_new",
+                        params=details,
+                        labels=step,
+                        mentions={"by": actor.user_id},
+                    )
+                )
+            previous = record.se_user
+            if previous is not None and previous != actor.user_id:
+                effects.append(
+                    DirectMessage(
+                        user=previous,
+                        message="stalls.assign.told_old",
+                        params=details,
+                        mentions={"by": actor.user_id, "user": to_user},
+                    )
+                )
+            note = self._note(
+                record, actor, "assign", to=to_user, **({"from": previous} if previous else {})
+            )
+            new = record.model_copy(update={"se_user": to_user})
+            return Change(new, effects, [note], touch_activity=False)
 
         return (await self.store.update(tenant_id, change)).record
 

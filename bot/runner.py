@@ -15,30 +15,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.effects import (
+    DirectMessage,
     Effect,
     NotifyCustomer,
+    NotifyManagers,
     NotifyOps,
+    NotifyOwner,
     OpenSipTicket,
     PostDocumentReview,
     PostScriptReview,
     PostStepPrompt,
+    RemindCustomer,
     SipStageChanged,
     UpdateChecklist,
     UpdateDocumentReview,
     UpdateScriptReview,
 )
 from bot.flows.machine import WAITING_STAGES, leaf
+from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.logs import log_context
-from bot.onboarding import Onboardings
+from bot.onboarding import Onboardings, utcnow
+from bot.stalls.policy import StallPolicy
 from bot.state import PendingEffect, RedisOutbox, TenantRecord
 from bot.state.health import RedisHealth, is_unreachable
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
@@ -47,6 +54,7 @@ from bot.views.notices import notice_message, ops_notice
 from bot.views.progress import progress_message
 from bot.views.prompts import closed_prompt_message, prompt_message
 from bot.views.reviews import document_review_card, script_review_card
+from bot.views.stalls import managers_notice, owner_notice, reminder_message
 from bot.views.text import render
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,13 @@ class EffectRunner:
     ops_lang: Lang
     tickets: TicketDispatcher
     redis_health: RedisHealth | None = None
+    # Keeping onboardings moving: who hears of a stall, in their language, and the rules.
+    policy: StallPolicy = field(default_factory=StallPolicy)
+    manager_channel: str | None = None
+    managers: tuple[str, ...] = ()
+    lang_of: Callable[[str, Lang], Awaitable[Lang]] | None = None
+    clock: Callable[[], datetime] = utcnow
+    _dm_channels: dict[str, str] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _permalinks: dict[str, str] = field(default_factory=dict)
     _draining: set[str] = field(default_factory=set)
@@ -166,6 +181,10 @@ class EffectRunner:
         except Exception as exc:
             self._failure(f"draining the outbox of {tenant_id} failed", exc)
 
+    def failure(self, what: str, exc: Exception) -> None:
+        """Log a background failure: an unreachable Redis once, anything else with its trace."""
+        self._failure(what, exc)
+
     def _failure(self, what: str, exc: Exception) -> None:
         """An unreachable Redis is told once (`RedisHealth`), not with a traceback per try."""
         if self.redis_health is not None and is_unreachable(exc):
@@ -209,6 +228,18 @@ class EffectRunner:
                 await self._ticket(record, ticket_id, opening=True)
             case SipStageChanged(ticket_id=ticket_id):
                 await self._ticket(record, ticket_id, opening=False)
+            case RemindCustomer(nudged_by=nudged_by):
+                if record.step is not Step.LIVE:
+                    message = reminder_message(
+                        record, self.catalog, self.policy, self.clock(), nudged_by
+                    )
+                    await self._post(record.channel_id, message)
+            case NotifyOwner(rung=rung):
+                await self._notify_owner(record, rung)
+            case NotifyManagers():
+                await self._notify_managers(record)
+            case DirectMessage():
+                await self._direct_message(effect)
 
     async def _post(self, channel: str, message: Message, **extra: Any) -> str:
         try:
@@ -321,6 +352,55 @@ class EffectRunner:
             raise RetryLater(f"ticket {ticket_id}: {exc}") from None
         except TicketBusy:
             raise RetryLater(f"ticket {ticket_id} is being delivered elsewhere") from None
+
+    # -- people: SEs and managers -------------------------------------------------------------
+
+    async def _lang(self, user: str) -> Lang:
+        return await self.lang_of(user, self.ops_lang) if self.lang_of else self.ops_lang
+
+    async def dm_channel(self, user: str) -> str:
+        """The bot's direct-message channel with `user` (opened once, then remembered)."""
+        if user not in self._dm_channels:
+            try:
+                resp = await self.slack.conversations_open(users=user)
+            except SlackApiError as exc:
+                raise EffectFailed(f"conversations.open: {exc.response.get('error')}") from None
+            self._dm_channels[user] = str((resp.get("channel") or {}).get("id"))
+        return self._dm_channels[user]
+
+    async def _notify_owner(self, record: TenantRecord, rung: int) -> None:
+        stall = record.stall
+        if stall is None:
+            return  # progress came first: the stall is over and there is nothing to say
+        owner = record.se_user
+        if owner is None:
+            message = owner_notice(
+                record, stall, rung, self.catalog, self.ops_lang, self.policy, self.clock()
+            )
+            await self._post(self._ops_channel(), message)
+            return
+        lang = await self._lang(owner)
+        message = owner_notice(record, stall, rung, self.catalog, lang, self.policy, self.clock())
+        await self._post(await self.dm_channel(owner), message)
+
+    async def _notify_managers(self, record: TenantRecord) -> None:
+        stall = record.stall
+        if stall is None:
+            return
+        now = self.clock()
+        if self.manager_channel is not None:
+            notice = managers_notice(record, stall, self.catalog, self.ops_lang, self.policy, now)
+            await self._post(self.manager_channel, notice)
+            return
+        for manager in self.managers:
+            lang = await self._lang(manager)
+            notice = managers_notice(record, stall, self.catalog, lang, self.policy, now)
+            await self._post(await self.dm_channel(manager), notice)
+
+    async def _direct_message(self, effect: DirectMessage) -> None:
+        lang = await self._lang(effect.user)
+        text = render(effect.text, self.catalog, lang, mentions=effect.mentions)
+        await self._post(await self.dm_channel(effect.user), notice_message(text))
 
     async def notify_ops(self, record: TenantRecord, text: str) -> str | None:
         if self.ops_channel is None:

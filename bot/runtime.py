@@ -21,28 +21,36 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Sweeper:
-    """The periodic outbox sweep: effects left over by a crash or a failed call get done."""
+    """The periodic work: the outbox sweep (effects left over by a crash or a failed call get
+    done) and the stalled sweep (reminders, escalations, the weekly digest)."""
 
-    task: asyncio.Task[None]
+    tasks: tuple[asyncio.Task[None], ...]
     stopping: asyncio.Event
 
     @classmethod
     def start(cls, services: Services, interval: float = SWEEP_INTERVAL_SECONDS) -> Sweeper:
         stopping = asyncio.Event()
-        task = asyncio.create_task(
+        outbox = asyncio.create_task(
             services.runner.run_until(stopping, interval), name="outbox-sweep"
         )
-        return cls(task, stopping)
+        stalls = asyncio.create_task(
+            services.sweeper.run_until(
+                stopping, after=services.after_sweep, on_error=services.runner.failure
+            ),
+            name="stall-sweep",
+        )
+        return cls((outbox, stalls), stopping)
 
     async def stop(self) -> None:
         self.stopping.set()
-        try:
-            await asyncio.wait_for(self.task, timeout=10)
-        except TimeoutError:
-            log.warning("the outbox sweep did not stop in time; cancelling it")
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        for task in self.tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except TimeoutError:
+                log.warning("%s did not stop in time; cancelling it", task.get_name())
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -17,11 +19,14 @@ from bot.documents import KeywordTable
 from bot.flows.model import ActorRole
 from bot.handlers.access import Memberships
 from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
-from bot.onboarding import Onboardings
+from bot.onboarding import Onboardings, utcnow
 from bot.runner import EffectRunner
 from bot.slackapi import create_web_client
+from bot.stalls.policy import StallPolicy
+from bot.stalls.sweep import StallSweeper, SweepReport
 from bot.state import Keys, RedisTenantStore, create_redis
 from bot.state.health import RedisHealth, is_unreachable, redis_location
+from bot.state.lease import Leases
 from bot.tickets import TicketDispatcher
 from bot.views.limits import check_content_limits
 
@@ -86,10 +91,20 @@ class Services:
     memberships: Memberships
     keywords: KeywordTable  # what customers call each document, from the content
     redis_health: RedisHealth
+    policy: StallPolicy
+    sweeper: StallSweeper
+    clock: Callable[[], datetime]
 
     @classmethod
-    async def start(cls, settings: Settings, *, keys: Keys | None = None) -> Services:
-        """Build the services. Must run inside the event loop that will use them."""
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        keys: Keys | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Services:
+        """Build the services. Must run inside the event loop that will use them. `clock` is
+        what every part asks for the time (tests move it instead of waiting)."""
         catalog = load_catalog()
         # Our wording must fit the Slack fields it lands in (a refused form otherwise).
         check_content_limits(catalog)
@@ -99,8 +114,10 @@ class Services:
         keys = keys or Keys(prefix=settings.redis_key_prefix)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5))
         slack = create_web_client(settings, http)
-        store = RedisTenantStore(redis, keys)
-        onboardings = Onboardings(store)
+        store = RedisTenantStore(redis, keys, clock=clock)
+        policy = settings.stall_policy()
+        onboardings = Onboardings(store, clock=clock, policy=policy)
+        locales = LocaleCache(slack)
         tickets = TicketDispatcher(
             settings, http=http, slack=slack, catalog=catalog, redis=redis, keys=keys
         )
@@ -112,6 +129,18 @@ class Services:
             ops_lang=settings.ops_lang,
             tickets=tickets,
             redis_health=health,
+            policy=policy,
+            manager_channel=settings.onboarding_manager_channel,
+            managers=settings.onboarding_manager_users,
+            lang_of=locales.lang_of,
+            clock=clock,
+        )
+        sweeper = StallSweeper(
+            store=store,
+            leases=Leases(redis, keys),
+            policy=policy,
+            clock=clock,
+            interval=settings.sweep_every,
         )
         return cls(
             settings=settings,
@@ -119,7 +148,7 @@ class Services:
             redis=redis,
             keys=keys,
             slack=slack,
-            locales=LocaleCache(slack),
+            locales=locales,
             http=http,
             store=store,
             onboardings=onboardings,
@@ -127,7 +156,16 @@ class Services:
             memberships=Memberships(slack),
             keywords=KeywordTable.from_catalog(catalog),
             redis_health=health,
+            policy=policy,
+            sweeper=sweeper,
+            clock=clock,
         )
+
+    async def after_sweep(self, report: SweepReport) -> None:
+        """What runs after a stalled sweep that held the lease: the effects it wrote go out now
+        rather than at the next outbox sweep."""
+        for tenant_id in report.changed:
+            self.runner.kick(tenant_id)
 
     def actor_role(self, user_id: str) -> ActorRole:
         if self.settings.is_se(user_id):

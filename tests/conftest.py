@@ -27,6 +27,27 @@ _BOT_VARIABLES = (
     "MAX_UPLOAD_BYTES",
     "DEDUPE_TTL_SECONDS",
     "STALLED_AFTER_HOURS",
+    "STALLED_AFTER",
+    *(
+        f"STALLED_AFTER_{step}"
+        for step in (
+            "ACCOUNT",
+            "REAL_NAME",
+            "INSTANCE",
+            "QUALIFICATION",
+            "NUMBERS",
+            "CONSOLE",
+            "LOGIN",
+            "SDK",
+        )
+    ),
+    "BUSINESS_DAYS",
+    "BUSINESS_TZ",
+    "QUIET_HOURS",
+    "ESCALATE_EVERY",
+    "SWEEP_EVERY",
+    "DIGEST_AT",
+    "ONBOARDING_MANAGER_CHANNEL",
     "TICKET_BACKENDS",
     "JIRA_BASE_URL",
     "JIRA_EMAIL",

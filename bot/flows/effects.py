@@ -122,6 +122,43 @@ class SipStageChanged(_Effect):
     stage: SipStage
 
 
+class RemindCustomer(_Effect):
+    """A reminder in the customer's channel: the exact next action, and the documents still
+    missing with their templates. From the stalled sweep, or an SE's nudge (`nudged_by`)."""
+
+    kind: Literal["remind_customer"] = "remind_customer"
+    nudged_by: str | None = None
+
+
+class NotifyOwner(_Effect):
+    """Tell the owning SE (or, without one, the ops channel) about the tenant's stall: rung 1
+    when it waits on us, rung 2 with *Nudge now* and *Snooze 1 day*."""
+
+    kind: Literal["notify_owner"] = "notify_owner"
+    rung: int
+
+
+class NotifyManagers(_Effect):
+    """The last rung: the managers hear of the stall (their channel, or a DM each)."""
+
+    kind: Literal["notify_managers"] = "notify_managers"
+
+
+class DirectMessage(_Effect):
+    """A message to one person, in their own language (`message` is a content key)."""
+
+    kind: Literal["direct_message"] = "direct_message"
+    user: str
+    message: str
+    params: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    mentions: dict[str, str] = Field(default_factory=dict)  # placeholder -> Slack user id
+
+    @property
+    def text(self) -> MessageRef:
+        return MessageRef(key=self.message, params=self.params, labels=self.labels)
+
+
 Effect = Annotated[
     UpdateChecklist
     | PostStepPrompt
@@ -132,6 +169,10 @@ Effect = Annotated[
     | PostScriptReview
     | UpdateScriptReview
     | OpenSipTicket
-    | SipStageChanged,
+    | SipStageChanged
+    | RemindCustomer
+    | NotifyOwner
+    | NotifyManagers
+    | DirectMessage,
     Field(discriminator="kind"),
 ]

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.config import Settings
 from bot.flows.engine import OverrideStep
-from bot.flows.model import Actor, ActorRole, Step
+from bot.flows.model import Actor, Step
+from bot.handlers import staff
 from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
@@ -22,7 +19,14 @@ from bot.handlers.access import (
     tenant_of_channel,
     tenant_of_user,
 )
-from bot.handlers.replies import EXPECTED, explain
+from bot.handlers.replies import EXPECTED
+from bot.handlers.subcommands import (
+    Audience,
+    CommandRequest,
+    Subcommand,
+    refusal,
+    say,
+)
 from bot.i18n import Lang
 from bot.ids import Command
 from bot.services import Services
@@ -38,57 +42,8 @@ log = logging.getLogger(__name__)
 _ECHO_LIMIT = 40
 
 
-@dataclass(frozen=True)
-class CommandRequest:
-    services: Services
-    actor: Actor
-    lang: Lang  # the user's own language, for ephemeral replies
-    channel_id: str
-    team_id: str | None
-    args: str  # the text after the subcommand name
-    payload: dict[str, Any]
-
-
-# A subcommand answers with an ephemeral message, or None when its effects say it all.
-Run = Callable[[CommandRequest], Awaitable[Message | None]]
-
-
-class Audience(StrEnum):
-    """Who can run a subcommand; help lists a subcommand only to those who can."""
-
-    EVERYONE = "everyone"
-    STAFF = "staff"  # SEs and managers
-    SES = "ses"  # solution engineers
-    STARTERS = "starters"  # SEs, or everyone when no SE is configured
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    name: str
-    run: Run
-    audience: Audience = Audience.EVERYONE
-
-    def visible_to(self, actor: Actor, settings: Settings) -> bool:
-        match self.audience:
-            case Audience.STAFF:
-                return actor.role in (ActorRole.SE, ActorRole.MANAGER)
-            case Audience.SES:
-                return actor.role is ActorRole.SE
-            case Audience.STARTERS:
-                return not settings.onboarding_se_users or actor.role is ActorRole.SE
-        return True
-
-
 async def _help(req: CommandRequest) -> Message:
     return help_for(req)
-
-
-def _say(req: CommandRequest, key: str, **params: object) -> Message:
-    return Message.plain_text(req.services.catalog.t(req.lang, key, **params))
-
-
-def _refusal(req: CommandRequest, exc: Exception) -> Message:
-    return Message.plain_text(explain(exc, req.services.catalog, req.lang))
 
 
 async def _start(req: CommandRequest) -> Message:
@@ -96,11 +51,11 @@ async def _start(req: CommandRequest) -> Message:
     services = req.services
     settings = services.settings
     if not SUBCOMMANDS["start"].visible_to(req.actor, settings):
-        return _say(req, "conversation.errors.start_not_allowed")
+        return say(req, "conversation.errors.start_not_allowed")
     if req.channel_id.startswith("D") or not req.channel_id:
-        return _say(req, "conversation.errors.start_in_dm")
+        return say(req, "conversation.errors.start_in_dm")
     if not req.args:
-        return _say(req, "conversation.errors.start_usage")
+        return say(req, "conversation.errors.start_usage")
     # The tenant speaks the starter's language until someone changes it with `lang`.
     try:
         record = await services.onboardings.start(
@@ -113,13 +68,11 @@ async def _start(req: CommandRequest) -> Message:
     except ChannelAlreadyBound as exc:
         bound = await services.store.get(exc.tenant_id)
         company = escape(bound.company) if bound else "?"
-        return _say(req, "conversation.errors.already_bound", company=company, tenant=exc.tenant_id)
+        return say(req, "conversation.errors.already_bound", company=company, tenant=exc.tenant_id)
     except EXPECTED as exc:
-        return _refusal(req, exc)
+        return refusal(req, exc)
     services.runner.kick(record.tenant_id)
-    return _say(
-        req, "conversation.started", company=escape(record.company), tenant=record.tenant_id
-    )
+    return say(req, "conversation.started", company=escape(record.company), tenant=record.tenant_id)
 
 
 async def _tenant_here(req: CommandRequest) -> TenantRecord | None:
@@ -144,7 +97,7 @@ async def _status(req: CommandRequest) -> Message:
                 raise NoTenantHere()
             record = found
     except EXPECTED as exc:
-        return _refusal(req, exc)
+        return refusal(req, exc)
     return progress_message(record, services.catalog, req.lang)
 
 
@@ -153,7 +106,7 @@ async def _lang(req: CommandRequest) -> Message | None:
     services = req.services
     choice = req.args.strip().lower()
     if choice not in {lang.value for lang in Lang}:
-        return _say(req, "conversation.errors.lang_usage")
+        return say(req, "conversation.errors.lang_usage")
     try:
         record = await tenant_of_channel(services.store, req.channel_id)
         if record is None:
@@ -162,7 +115,7 @@ async def _lang(req: CommandRequest) -> Message | None:
             raise NotInTenant()
         await services.onboardings.set_lang(record.tenant_id, Lang(choice), req.actor)
     except EXPECTED as exc:
-        return _refusal(req, exc)
+        return refusal(req, exc)
     services.runner.kick(record.tenant_id)
     return None  # the channel is told, in the new language
 
@@ -182,14 +135,14 @@ async def _move(req: CommandRequest) -> Message | None:
         s.value: s for s in Step.ordered()
     }
     if len(parts) < 3 or parts[1].lower() not in steps:
-        return _say(req, "conversation.errors.move_usage")
+        return say(req, "conversation.errors.move_usage")
     tenant_id, step, reason = parts[0].lower(), steps[parts[1].lower()], parts[2]
     try:
         await services.onboardings.act(tenant_id, OverrideStep(step=step, reason=reason), req.actor)
     except EXPECTED as exc:
-        return _refusal(req, exc)
+        return refusal(req, exc)
     services.runner.kick(tenant_id)
-    return _say(req, "conversation.moved", tenant=tenant_id, number=step.number)
+    return say(req, "conversation.moved", tenant=tenant_id, number=step.number)
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -200,6 +153,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("status", _status),
         Subcommand("lang", _lang),
         Subcommand("move", _move, Audience.SES),
+        *staff.SUBCOMMANDS,
     ]
 }
 

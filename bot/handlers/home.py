@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,16 +18,15 @@ from bot.views.home import customer_home, manager_home, se_home
 async def build_home(services: Services, actor: Actor) -> dict[str, Any]:
     store = services.store
     lang = await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
-    now = datetime.now(UTC)
-    stalled_after = timedelta(hours=services.settings.stalled_after_hours)
+    now = services.clock()
     if actor.role is ActorRole.MANAGER:
         counts = await store.counts_by_step()
-        stalled = await store.stale_since(now - stalled_after, limit=1000)
-        return manager_home(counts, len(stalled), services.catalog, lang)
+        stalled = len(await store.stalled())
+        return manager_home(counts, stalled, services.catalog, lang)
     if actor.role is ActorRole.SE:
         records = await store.get_many(await store.all_tenant_ids(), skip_corrupt=True)
         mine = [r for r in records.values() if r.se_user in (None, actor.user_id)]
-        return se_home(mine, services.catalog, lang, now, stalled_after)
+        return se_home(mine, services.catalog, lang, now, services.policy)
     record = await tenant_of_user(store, services.memberships, actor.user_id)
     lang = await services.locales.lang_of(actor.user_id, record.lang if record else Lang.ZH)
     return customer_home(record, services.catalog, lang)

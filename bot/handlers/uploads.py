@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -117,7 +116,7 @@ async def take_document(
     if not check.ok:
         await _reply(client, upload, render(check.message, catalog, lang))
         return
-    document = to_document(kind, inspected, actor.user_id, datetime.now(UTC), check.previous)
+    document = to_document(kind, inspected, actor.user_id, services.clock(), check.previous)
     try:
         await services.onboardings.act(record.tenant_id, AddDocument(document=document), actor)
     except EXPECTED as exc:

@@ -118,6 +118,49 @@ class Keys:
         """Sorted set: tenant id scored by the time of its last change (epoch seconds)."""
         return f"{self.prefix}:activity"
 
+    # -- global: keeping onboardings moving (bot.stalls, bot.summary) -------------------------
+    def stall_due(self) -> str:
+        """Sorted set: tenant id scored by when the stalled sweep should look at it next."""
+        return f"{self.prefix}:stall:due"
+
+    def stall_seeded(self) -> str:
+        """Set once the sweep has put every onboarding in progress into `stall_due` (records
+        written before schema 2 carry no `check_at`)."""
+        return f"{self.prefix}:stall:seeded"
+
+    def stalled(self, step: str) -> str:
+        """Sorted set of the tenants stalled at `step`, scored by their last progress."""
+        return f"{self.prefix}:stalled:{step}"
+
+    def unstalled(self) -> str:
+        """Sorted set: tenant id scored by when its last stall ended (for the digest)."""
+        return f"{self.prefix}:unstalled"
+
+    def live(self) -> str:
+        """Sorted set: live tenant ids scored by when they went live."""
+        return f"{self.prefix}:live"
+
+    def owner(self, user_id: str) -> str:
+        """Set of the onboardings in progress that the SE `user_id` owns."""
+        return f"{self.prefix}:owner:{user_id}"
+
+    def owner_pattern(self) -> str:
+        """SCAN pattern matching every owner set. Only for the index repair tool."""
+        return f"{_glob_escape(self.prefix)}:owner:*"
+
+    def step_durations(self, step: str) -> str:
+        """Sorted set: tenant id scored by the business seconds it spent in `step` (the last time
+        it finished that step), for the median time per step."""
+        return f"{self.prefix}:durations:{step}"
+
+    def digest(self, name: str) -> str:
+        """A weekly digest's delivery state (`pending`/`sent`), by the week it covers."""
+        return f"{self.prefix}:digest:{name}"
+
+    def digest_last(self) -> str:
+        """When the last digest went out (epoch seconds): what "since the last digest" means."""
+        return f"{self.prefix}:digest:last"
+
     def outbox_pending(self) -> str:
         """Set of tenant ids whose outbox holds effects not yet carried out."""
         return f"{self.prefix}:outbox:pending"

@@ -20,9 +20,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bot.flows.model import Actor, Onboarding, Step
 from bot.i18n import DEFAULT_LANG, Lang
+from bot.stalls.policy import StallState
 from bot.state.errors import CorruptRecord, UnknownSchemaVersion
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 TENANT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
@@ -48,12 +49,21 @@ class SlackRefs(BaseModel):
     )
 
 
+class Nudge(BaseModel):
+    """A reminder an SE asked for: who, and when it was (or is to be) posted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by: str
+    at: AwareDatetime
+
+
 class TenantRecord(BaseModel):
     """One enterprise's onboarding, as stored. `version` is the compare-and-set counter."""
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     tenant_id: TenantId
     company: str = Field(min_length=1, max_length=200)
     channel_id: str = Field(min_length=1, max_length=64)
@@ -65,9 +75,18 @@ class TenantRecord(BaseModel):
     updated_at: AwareDatetime
     last_activity_at: AwareDatetime
     created_by: str = Field(min_length=1)
-    se_user: str | None = None
+    se_user: str | None = None  # the SE who owns the onboarding
     slack: SlackRefs = Field(default_factory=SlackRefs)
     onboarding: Onboarding = Field(default_factory=Onboarding)
+    # -- keeping it moving (schema 2) --------------------------------------------------------
+    step_since: AwareDatetime | None = None  # when the current step began
+    live_at: AwareDatetime | None = None
+    # When the stalled sweep should look at this tenant next (indexed; None: as soon as it can).
+    check_at: AwareDatetime | None = None
+    stall: StallState | None = None  # the current stall, until progress ends it
+    last_reminder_at: AwareDatetime | None = None  # the last reminder posted to the customer
+    last_nudge: Nudge | None = None
+    queued_nudge: Nudge | None = None  # asked for in quiet hours; posted when they end
 
     @property
     def step(self) -> Step:
@@ -84,6 +103,7 @@ class TenantRecord(BaseModel):
         lang: Lang = DEFAULT_LANG,
         team_id: str | None = None,
         now: datetime | None = None,
+        se_user: str | None = None,
     ) -> TenantRecord:
         """A fresh record at the first step, ready for `TenantStore.create`."""
         at = now or utcnow()
@@ -97,6 +117,8 @@ class TenantRecord(BaseModel):
             updated_at=at,
             last_activity_at=at,
             created_by=created_by,
+            se_user=se_user,
+            step_since=at,
         )
 
 
@@ -119,9 +141,21 @@ class AuditEntry(BaseModel):
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
-# MIGRATIONS[n] turns a raw schema-n record into a raw schema-(n+1) record. Only v1 exists,
-# so there is nothing to migrate yet; a v2 adds `MIGRATIONS[1]` and bumps SCHEMA_VERSION.
-MIGRATIONS: dict[int, Migration] = {}
+
+def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 adds what keeps an onboarding moving. A v1 record's step began no later than
+    its last activity; a live one went live then. The rest starts empty."""
+    migrated = dict(raw)
+    migrated.setdefault("step_since", raw.get("last_activity_at"))
+    onboarding = raw.get("onboarding")
+    state = onboarding.get("state") if isinstance(onboarding, dict) else None
+    if isinstance(state, list) and state[:1] == [Step.LIVE.value]:
+        migrated.setdefault("live_at", raw.get("last_activity_at"))
+    return migrated
+
+
+# MIGRATIONS[n] turns a raw schema-n record into a raw schema-(n+1) record.
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:

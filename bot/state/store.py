@@ -86,6 +86,9 @@ class Change:
     effects: Sequence[Effect] = ()
     audit: Sequence[AuditEntry] = ()
     touch_activity: bool = True
+    # When the change finishes a step: the business seconds it took (for the summary's
+    # median per step; the caller knows the business calendar, the store does not).
+    step_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,18 @@ class UpdateResult:
     changed: bool  # False when `apply` returned None
     effect_ids: tuple[str, ...] = ()
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class IndexFigures:
+    """What the indexes say about all onboardings (`RedisTenantStore.figures`)."""
+
+    per_step: dict[Step, int]
+    stalled_per_step: dict[Step, int]
+    median_seconds: dict[Step, float | None]  # business seconds per finished step
+    live_this_week: int
+    live_total: int
+    per_owner: dict[str, int]  # onboardings in progress per SE
 
 
 @dataclass(frozen=True)
@@ -296,7 +311,7 @@ class RedisTenantStore:
                         pipe.set(self._keys.channel(new.channel_id), tenant_id)
                         if old_binding_ours:
                             pipe.delete(self._keys.channel(current.channel_id))
-                    self._queue_indexes(pipe, current, new)
+                    self._queue_indexes(pipe, current, new, change.step_seconds)
                     effect_ids = self._queue_audit_and_effects(
                         pipe, new, change.audit, change.effects
                     )
@@ -352,17 +367,62 @@ class RedisTenantStore:
             raise ChannelAlreadyBound(other, channel_id)
         log.warning("channel %s was bound to missing tenant %r; rebinding", channel_id, other)
 
-    def _queue_indexes(self, pipe: Pipeline, old: TenantRecord | None, new: TenantRecord) -> None:
-        tenant_id = new.tenant_id
-        pipe.sadd(self._keys.tenants(), tenant_id)
+    def _queue_indexes(
+        self,
+        pipe: Pipeline,
+        old: TenantRecord | None,
+        new: TenantRecord,
+        step_seconds: float | None = None,
+    ) -> None:
+        keys, tenant_id = self._keys, new.tenant_id
+        pipe.sadd(keys.tenants(), tenant_id)
         if old is not None and old.step != new.step:
-            pipe.srem(self._keys.step_index(old.step.value), tenant_id)
-        pipe.sadd(self._keys.step_index(new.step.value), tenant_id)
+            pipe.srem(keys.step_index(old.step.value), tenant_id)
+            if step_seconds is not None:
+                pipe.zadd(keys.step_durations(old.step.value), {tenant_id: step_seconds})
+        pipe.sadd(keys.step_index(new.step.value), tenant_id)
+        live = new.step is Step.LIVE
         # Only onboardings in progress can stall; a live tenant would crowd the oldest slots.
-        if new.step is Step.LIVE:
-            pipe.zrem(self._keys.last_activity(), tenant_id)
+        if live:
+            pipe.zrem(keys.last_activity(), tenant_id)
+            pipe.zrem(keys.stall_due(), tenant_id)
+            pipe.zadd(keys.live(), {tenant_id: (new.live_at or new.updated_at).timestamp()})
         else:
-            pipe.zadd(self._keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
+            pipe.zadd(keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
+            check = _check_score(new)
+            if check is None:
+                pipe.zrem(keys.stall_due(), tenant_id)
+            else:
+                pipe.zadd(keys.stall_due(), {tenant_id: check})
+            pipe.zrem(keys.live(), tenant_id)
+        # Stalls, per step, scored by the last progress (the longest first).
+        was = old.stall if old is not None else None
+        if was is not None and (new.stall is None or new.stall.step is not was.step):
+            pipe.zrem(keys.stalled(was.step.value), tenant_id)
+        if new.stall is not None:
+            pipe.zadd(keys.stalled(new.stall.step.value), {tenant_id: new.stall.since.timestamp()})
+        elif was is not None:
+            pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
+        # Who owns the onboardings in progress.
+        owner = None if live else new.se_user
+        previous = None if old is None or old.step is Step.LIVE else old.se_user
+        if previous is not None and previous != owner:
+            pipe.srem(keys.owner(previous), tenant_id)
+        if owner is not None:
+            pipe.sadd(keys.owner(owner), tenant_id)
+
+    def _queue_forget(self, pipe: Pipeline, tenant_id: str, owner: str | None) -> None:
+        """Remove the tenant from every global index (purge, and orphans in a rebuild)."""
+        keys = self._keys
+        pipe.srem(keys.tenants(), tenant_id)
+        for step in Step:
+            pipe.srem(keys.step_index(step.value), tenant_id)
+            pipe.zrem(keys.stalled(step.value), tenant_id)
+            pipe.zrem(keys.step_durations(step.value), tenant_id)
+        for key in (keys.last_activity(), keys.stall_due(), keys.live(), keys.unstalled()):
+            pipe.zrem(key, tenant_id)
+        if owner is not None:
+            pipe.srem(keys.owner(owner), tenant_id)
 
     def _queue_audit_and_effects(
         self,
@@ -436,6 +496,146 @@ class RedisTenantStore:
     async def all_tenant_ids(self) -> list[str]:
         return texts(await self._redis.smembers(self._keys.tenants()))
 
+    # -- keeping onboardings moving ---------------------------------------------------------
+
+    async def due_for_check(self, now: datetime, limit: int = 500) -> list[str]:
+        """Onboardings the stalled sweep should look at now, the longest due first."""
+        return texts(
+            await self._redis.zrangebyscore(
+                self._keys.stall_due(), "-inf", now.timestamp(), start=0, num=limit
+            )
+        )
+
+    async def sync_check(self, record: TenantRecord) -> None:
+        """Make the sweep's index agree with the record (after a pass that wrote nothing, e.g.
+        one that only confirmed the time a record already had)."""
+        check = _check_score(record)
+        if check is None:
+            await self._redis.zrem(self._keys.stall_due(), record.tenant_id)
+        else:
+            await self._redis.zadd(self._keys.stall_due(), {record.tenant_id: check})
+
+    async def forget_check(self, tenant_id: str) -> None:
+        """Take a tenant that no longer exists out of the sweep's index."""
+        await self._redis.zrem(self._keys.stall_due(), tenant_id)
+
+    async def postpone_check(self, tenant_id: str, until: datetime) -> None:
+        """Look at an unreadable tenant again later instead of at every pass."""
+        await self._redis.zadd(self._keys.stall_due(), {tenant_id: until.timestamp()}, xx=True)
+
+    async def seed_stall_checks(self) -> bool:
+        """Put every onboarding in progress into the sweep's index, once (records written
+        before schema 2 have no check time; they are looked at from their last activity).
+        Returns whether it did it now."""
+        keys = self._keys
+        if not await self._redis.set(keys.stall_seeded(), "1", nx=True):
+            return False
+        # Weights 1 and 0: a check time already set is kept; a tenant only in the activity
+        # index scores 0, so the sweep looks at it (and sets its own time) at once.
+        await self._redis.zunionstore(
+            keys.stall_due(), {keys.stall_due(): 1, keys.last_activity(): 0}, aggregate="SUM"
+        )
+        return True
+
+    async def stalled(self, limit: int | None = None) -> list[tuple[str, Step, datetime]]:
+        """Stalled onboardings, the longest without progress first: (tenant, step, since)."""
+        count = -1 if limit is None else limit - 1
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for step in Step.ordered():
+                pipe.zrange(self._keys.stalled(step.value), 0, count, withscores=True)
+            rows = await pipe.execute()
+        found = [
+            (tenant, step, datetime.fromtimestamp(score, UTC))
+            for step, stalled in zip(Step.ordered(), rows, strict=True)
+            for tenant, score in scored(stalled)
+        ]
+        found.sort(key=lambda row: row[2])
+        return found if limit is None else found[:limit]
+
+    async def figures(self, *, week_start: datetime, owners: Sequence[str]) -> IndexFigures:
+        """Everything a summary counts, from the indexes alone, in one round trip."""
+        keys = self._keys
+        steps = list(Step)
+        ordered = Step.ordered()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for step in steps:
+                pipe.scard(keys.step_index(step.value))
+            for step in ordered:
+                pipe.zcard(keys.stalled(step.value))
+            for step in ordered:
+                pipe.zcard(keys.step_durations(step.value))
+            pipe.zcount(keys.live(), week_start.timestamp(), "+inf")
+            pipe.zcard(keys.live())
+            for owner in owners:
+                pipe.scard(keys.owner(owner))
+            answers = await pipe.execute()
+            # The median of each step's durations, by rank (no list is read).
+            durations = answers[len(steps) + len(ordered) : len(steps) + 2 * len(ordered)]
+            for step, size in zip(ordered, durations, strict=True):
+                middle = (int(size) - 1) // 2
+                pipe.zrange(
+                    keys.step_durations(step.value),
+                    middle,
+                    middle + 1 - int(size) % 2,
+                    withscores=True,
+                )
+            medians = await pipe.execute()
+        counts = dict(zip(steps, (int(n) for n in answers[: len(steps)]), strict=True))
+        stalled = dict(
+            zip(
+                ordered,
+                (int(n) for n in answers[len(steps) : len(steps) + len(ordered)]),
+                strict=True,
+            )
+        )
+        rest = answers[len(steps) + 2 * len(ordered) :]
+        median: dict[Step, float | None] = {}
+        for step, size, rows in zip(ordered, durations, medians, strict=True):
+            values = [score for _, score in scored(rows)]
+            median[step] = sum(values) / len(values) if int(size) and values else None
+        return IndexFigures(
+            per_step=counts,
+            stalled_per_step=stalled,
+            median_seconds=median,
+            live_this_week=int(rest[0]),
+            live_total=int(rest[1]),
+            per_owner=dict(zip(owners, (int(n) for n in rest[2:]), strict=True)),
+        )
+
+    async def changed_since(self, since: datetime) -> tuple[list[str], list[str]]:
+        """For a digest: the tenants that went live, and the stalls that ended, since `since`.
+        (Which stalls are new since then needs the thresholds: see `bot.summary`.)"""
+        keys, start = self._keys, since.timestamp()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(keys.live(), f"({start}", "+inf")
+            pipe.zrangebyscore(keys.unstalled(), f"({start}", "+inf")
+            # Ended stalls are only asked about by the next digest: a quarter is plenty.
+            pipe.zremrangebyscore(keys.unstalled(), "-inf", start - 90 * 86400)
+            live, unstalled, _ = await pipe.execute()
+        return texts(live), texts(unstalled)
+
+    async def digest_state(self, week: str) -> tuple[str | None, datetime | None]:
+        """Whether the digest of `week` is `pending` or `sent`, and when the last one went."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.digest(week))
+            pipe.get(self._keys.digest_last())
+            state, last = await pipe.execute()
+        when = datetime.fromtimestamp(float(as_text(last)), UTC) if last is not None else None
+        return (as_text(state) if state is not None else None), when
+
+    async def mark_digest(self, week: str, state: str, when: datetime | None = None) -> bool:
+        """Record a digest's state. `pending` is taken only if there is none (one sender a week)
+        and lapses after ten minutes, so a sender that died is replaced by the next sweep."""
+        key = self._keys.digest(week)
+        if state == "pending":
+            return bool(await self._redis.set(key, state, nx=True, ex=600))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, state, ex=30 * 86400)
+            if when is not None:
+                pipe.set(self._keys.digest_last(), str(when.timestamp()))
+            await pipe.execute()
+        return True
+
     # -- purge ------------------------------------------------------------------------------
 
     async def purge(self, tenant_id: str) -> bool:
@@ -469,10 +669,7 @@ class RedisTenantStore:
                     pipe.delete(*self._keys.tenant_keys(tenant_id), *claims)
                     if channel_key is not None:
                         pipe.delete(channel_key)
-                    pipe.srem(self._keys.tenants(), tenant_id)
-                    for step in Step:
-                        pipe.srem(self._keys.step_index(step.value), tenant_id)
-                    pipe.zrem(self._keys.last_activity(), tenant_id)
+                    self._queue_forget(pipe, tenant_id, _owner_of(data))
                     pipe.srem(self._keys.outbox_pending(), tenant_id)
                     await pipe.execute()
                     return data is not None
@@ -506,6 +703,9 @@ class RedisTenantStore:
                 scanned.add(tenant_id)
         channel_keys = [
             as_text(k) async for k in self._redis.scan_iter(match=keys.channel_pattern(), count=500)
+        ]
+        owner_keys = [
+            as_text(k) async for k in self._redis.scan_iter(match=keys.owner_pattern(), count=500)
         ]
         async with self._redis.pipeline(transaction=False) as read:
             read.smembers(keys.tenants())
@@ -549,18 +749,19 @@ class RedisTenantStore:
                     corrupt.append(tenant_id)
             bindings = [opt_bytes(v) for v in values[2 * len(ordered) :]]
             begin_multi(pipe)
+            if owner_keys:
+                pipe.delete(*owner_keys)  # rebuilt from the records below
             for tenant_id, record in records.items():
                 pipe.sadd(keys.tenants(), tenant_id)
                 for step in Step:
                     if step is not record.step:
                         pipe.srem(keys.step_index(step.value), tenant_id)
+                    if record.stall is None or record.stall.step is not step:
+                        pipe.zrem(keys.stalled(step.value), tenant_id)
                 self._queue_indexes(pipe, None, record)
                 pipe.set(keys.channel(record.channel_id), tenant_id)
             for tenant_id in orphans:
-                pipe.srem(keys.tenants(), tenant_id)
-                for step in Step:
-                    pipe.srem(keys.step_index(step.value), tenant_id)
-                pipe.zrem(keys.last_activity(), tenant_id)
+                self._queue_forget(pipe, tenant_id, None)
             for tenant_id in corrupt:
                 pipe.sadd(keys.tenants(), tenant_id)
             for tenant_id, outbox_len in pending.items():
@@ -589,6 +790,31 @@ class RedisTenantStore:
         if now.tzinfo is None:
             raise ValueError("the store's clock must return timezone-aware datetimes")
         return now
+
+
+def _check_score(record: TenantRecord) -> float | None:
+    """When the stalled sweep should look at `record` (epoch seconds), or None for never: a live
+    onboarding, or a stall whose ladder is done (until progress)."""
+    if record.step is Step.LIVE:
+        return None
+    if record.check_at is not None:
+        return record.check_at.timestamp()
+    if record.stall is not None and record.queued_nudge is None:
+        return None
+    # Without a time of its own, a tenant is looked at as soon as the sweep can.
+    return record.last_activity_at.timestamp()
+
+
+def _owner_of(data: bytes | None) -> str | None:
+    """The owning SE in a stored record, even one that no longer validates."""
+    if data is None:
+        return None
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    owner = raw.get("se_user") if isinstance(raw, dict) else None
+    return owner if isinstance(owner, str) and owner else None
 
 
 def _channel_of(data: bytes | None) -> str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.flows.catalogue import step_spec
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.slackapi import escape
+from bot.stalls.policy import StallPolicy
 from bot.state import TenantRecord
 from bot.views.kit import (
     Block,
@@ -21,6 +22,7 @@ from bot.views.kit import (
     sections,
 )
 from bot.views.progress import next_action_text, progress_blocks
+from bot.views.stalls import duration_text
 
 # Tenants are packed several to a section; a Home view holds at most 100 blocks, and the
 # header, counts and the "more" line take three.
@@ -36,23 +38,17 @@ def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> 
     return home(blocks)
 
 
-def _age(now: datetime, then: datetime, catalog: Catalog, lang: Lang) -> str:
-    hours = int((now - then).total_seconds() // 3600)
-    if hours < 24:
-        return catalog.t(lang, "conversation.home.hours_ago", hours=hours)
-    return catalog.t(lang, "conversation.home.days_ago", days=hours // 24)
-
-
 def se_home(
     records: list[TenantRecord],
     catalog: Catalog,
     lang: Lang,
     now: datetime,
-    stalled_after: timedelta,
+    policy: StallPolicy,
 ) -> dict[str, Any]:
-    """The SE's tenants, the stalled ones first (oldest activity first), each with its next step."""
+    """The SE's tenants, the stalled ones first (oldest activity first), each with its next step
+    and how long it has been without progress (in business time)."""
     active = [r for r in records if r.step is not Step.LIVE]
-    active.sort(key=lambda r: r.last_activity_at)
+    active.sort(key=lambda r: (r.stall is None, r.last_activity_at))
     live = len(records) - len(active)
     blocks: list[Block] = [
         header(catalog.t(lang, "conversation.home.se_title")),
@@ -62,7 +58,7 @@ def se_home(
         blocks.append(section(catalog.t(lang, "conversation.home.se_none")))
     entries = []
     for record in active:
-        stalled = now - record.last_activity_at >= stalled_after
+        stalled = record.stall is not None
         title = catalog.t(lang, step_spec(record.step).title_key)
         line = catalog.t(
             lang,
@@ -72,7 +68,7 @@ def se_home(
             channel=record.channel_id,
             number=record.step.number,
             step=title,
-            age=_age(now, record.last_activity_at, catalog, lang),
+            age=duration_text(catalog, lang, policy.stalled_for(record.last_activity_at, now)),
         )
         if stalled:
             line = "⚠️ " + catalog.t(lang, "conversation.home.stalled") + " · " + line

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from bot.flows.effects import MessageRef
 from bot.i18n import Catalog, Lang
 from bot.slackapi import escape
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
-def render(ref: MessageRef, catalog: Catalog, lang: Lang) -> str:
+
+def render(
+    ref: MessageRef, catalog: Catalog, lang: Lang, *, mentions: Mapping[str, str] | None = None
+) -> str:
     """A message in `lang`. Literal parameters (a reviewer's reason, a number a customer typed)
-    are escaped, so they cannot form links or mentions; labels are our own content."""
-    safe = MessageRef(
-        key=ref.key,
-        params={name: escape(value) for name, value in ref.params.items()},
-        labels=ref.labels,
-    )
-    return safe.render(catalog, lang)
+    are escaped, so they cannot form links or mentions; labels are our own content; `mentions`
+    are Slack user ids, shown as mentions (anything that is not an id is shown as text)."""
+    params = {name: escape(value) for name, value in ref.params.items()}
+    for name, user in (mentions or {}).items():
+        params[name] = f"<@{user}>" if _USER_ID.match(user) else escape(user)
+    return MessageRef(key=ref.key, params=params, labels=ref.labels).render(catalog, lang)

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.runtime import HttpService
 from bot.services import Services
 from bot.state.keys import Keys
+from tests.clock import MovableClock
 from tests.conftest import REDIS_URL
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
@@ -69,6 +70,13 @@ async def keys_under(keys: Keys) -> list[bytes]:
         await client.aclose()
 
 
+async def written_by_requests(keys: Keys) -> list[bytes]:
+    """Keys under the test's prefix, less the periodic sweeps' own bookkeeping (their lease and
+    the one-time scheduling mark), which they write whatever the requests do."""
+    sweeps = (keys.lease("stall-sweep"), keys.lease_fence("stall-sweep"), keys.stall_seeded())
+    return [k for k in await keys_under(keys) if k.decode() not in sweeps]
+
+
 async def delete_under(keys: Keys) -> None:
     client = Redis.from_url(REDIS_URL)
     try:
@@ -80,9 +88,15 @@ async def delete_under(keys: Keys) -> None:
 
 
 @pytest.fixture
-async def bot(fake: FakeSlack, keys: Keys) -> AsyncIterator[HttpService]:
+def clock() -> MovableClock:
+    """The bot's clock: tests move it (a stall, a digest) instead of waiting."""
+    return MovableClock()
+
+
+@pytest.fixture
+async def bot(fake: FakeSlack, keys: Keys, clock: MovableClock) -> AsyncIterator[HttpService]:
     settings = make_settings(fake)
-    services = await Services.start(settings, keys=keys)
+    services = await Services.start(settings, keys=keys, clock=clock)
     service = await HttpService.start(settings, services)
     try:
         yield service

@@ -69,6 +69,17 @@ async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tupl
         ("shell", {"ONBOARDING_SE_USERS": "U0GOOD01,not-a-user"}, "ONBOARDING_SE_USERS", None),
         ("shell", {"ONBOARDING_OPS_CHANNEL": "#ops"}, "ONBOARDING_OPS_CHANNEL", None),
         ("shell", {"SLACK_API_URL": "ftp://slack.com/api"}, "SLACK_API_URL", None),
+        # Keeping onboardings moving: one parser of durations, and the calendar's settings.
+        ("shell", {"STALLED_AFTER": "2 days"}, "STALLED_AFTER: '2 days' is not a duration", None),
+        ("shell", {"STALLED_AFTER_QUALIFICATION": "5x"}, "STALLED_AFTER_QUALIFICATION", None),
+        ("shell", {"ESCALATE_EVERY": "0d"}, "ESCALATE_EVERY", None),
+        ("shell", {"SWEEP_EVERY": "-5m"}, "SWEEP_EVERY", None),
+        ("shell", {"BUSINESS_DAYS": "fri-mon"}, "BUSINESS_DAYS", None),
+        ("shell", {"BUSINESS_TZ": "China/Beijing"}, "BUSINESS_TZ", None),
+        ("shell", {"QUIET_HOURS": "9pm-9am"}, "QUIET_HOURS", None),
+        ("shell", {"DIGEST_AT": "monday"}, "DIGEST_AT", None),
+        ("shell", {"ONBOARDING_MANAGER_CHANNEL": "#managers"}, "ONBOARDING_MANAGER_CHANNEL", None),
+        ("shell", {"STALLED_AFTER_HOURS": "72"}, "STALLED_AFTER_HOURS: is replaced by", None),
     ],
 )
 async def test_bad_configuration_stops_start_up_with_one_line_naming_it(

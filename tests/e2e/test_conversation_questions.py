@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from bot.runtime import HttpService
-from bot.state import Change, Keys, RedisTenantStore, TenantRecord
+from tests.clock import MovableClock
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, MANAGER, OPS_CHANNEL, SE
 from tests.e2e.conversation import ask, dm, marks, open_home, step_marks, view_text
 from tests.e2e.journey import Journey, message_text
@@ -133,18 +131,6 @@ async def test_direct_messages_answer_about_the_senders_tenant(
 # -- App Home -------------------------------------------------------------------------------------
 
 
-async def age(bot: HttpService, keys: Keys, tenant: str, hours: float) -> None:
-    """Seeding, not mocking: nothing over HTTP can make time pass, so the test writes an old
-    last activity through bot.state's own store, with that store's clock set in the past."""
-    then = datetime.now(UTC) - timedelta(hours=hours)
-    past = RedisTenantStore(bot.services.redis, keys, clock=lambda: then)
-
-    def touched(record: TenantRecord) -> Change:
-        return Change(record)
-
-    await past.update(tenant, touched)
-
-
 async def two_tenants(slack: SlackDriver, fake: FakeSlack) -> tuple[Journey, Journey]:
     fake.add_user(OTHER_CUSTOMER, "other.cust", locale="en-US")
     members = [fake.bot_user_id, OTHER_CUSTOMER, SE]
@@ -182,22 +168,29 @@ async def test_a_customer_sees_their_tenants_progress_and_next_action(
 
 
 async def test_an_se_sees_tenants_least_recently_active_first_with_the_stalled_marked(
-    bot: HttpService, keys: Keys, slack: SlackDriver, fake: FakeSlack
+    bot: HttpService, clock: MovableClock, slack: SlackDriver, fake: FakeSlack
 ) -> None:
-    acme, globex = await two_tenants(slack, fake)
-    assert acme.tenant and globex.tenant
-    # Globex, started second, has been idle for five days; Acme for two hours.
-    await age(bot, keys, globex.tenant, hours=5 * 24)
-    await age(bot, keys, acme.tenant, hours=2)
+    fake.add_user(OTHER_CUSTOMER, "other.cust", locale="en-US")
+    members = [fake.bot_user_id, OTHER_CUSTOMER, SE]
+    fake.add_channel(OTHER_CHANNEL, "other-co", members=members, is_ext_shared=True)
+    globex = Journey(slack, fake, OTHER_CHANNEL, OTHER_CUSTOMER, SE, OPS_CHANNEL)
+    await globex.start("Globex")
+    await globex.through_instance()
+    # Globex then stays idle from Monday to Friday; Acme starts on Friday morning.
+    clock.advance(days=4, hours=-2)
+    acme = journey(slack, fake)
+    await acme.start("Acme Technology")
+    clock.advance(hours=2)
+    await bot.services.sweeper.run_once()  # the stalled sweep notices Globex
 
     shown = view_text(await open_home(fake, slack, SE))
 
     assert "My onboardings" in shown
     assert shown.index("*Globex*") < shown.index("*Acme Technology*")
     globex_line = shown[shown.index("*Globex*") - 30 : shown.index("*Acme Technology*")]
-    assert "⚠️ Stalled" in globex_line and "last progress 5 d ago" in globex_line
+    assert "⚠️ Stalled" in globex_line and "no progress for 4 business day(s)" in globex_line
     acme_line = shown[shown.index("*Acme Technology*") - 30 :]
-    assert "Stalled" not in acme_line and "last progress 2 h ago" in acme_line
+    assert "Stalled" not in acme_line and "no progress for 2 business hour(s)" in acme_line
     # Each with where it is and the next action.
     assert "step 4/8" in globex_line and "*Next:* Choose who applies" in globex_line
     assert "step 1/8" in acme_line and "*Next:* Register a Tencent Cloud account" in acme_line
@@ -210,16 +203,16 @@ async def test_an_se_sees_tenants_least_recently_active_first_with_the_stalled_m
 
 
 async def test_a_manager_sees_how_many_customers_are_at_each_step(
-    bot: HttpService, keys: Keys, slack: SlackDriver, fake: FakeSlack
+    bot: HttpService, clock: MovableClock, slack: SlackDriver, fake: FakeSlack
 ) -> None:
-    _, globex = await two_tenants(slack, fake)
-    assert globex.tenant
-    await age(bot, keys, globex.tenant, hours=4 * 24)
+    await two_tenants(slack, fake)
+    clock.advance(days=4)  # Monday to Friday: both stalled by then
+    await bot.services.sweeper.run_once()
 
     home = await open_home(fake, slack, MANAGER)  # the manager's Slack is Chinese
     shown = view_text(home)
     assert "入驻汇总" in shown
-    assert "共 2 家客户，其中 1 家停滞。" in shown
+    assert "共 2 家客户，其中 2 家停滞。" in shown
     assert "1. 注册腾讯云账号：*1*" in shown
     assert "2. 完成企业实名认证：*0*" in shown
     assert "4. 完成企业资质审核：*1*" in shown

@@ -20,8 +20,8 @@ from tests.e2e.conftest import (
     CHANNEL,
     CUSTOMER_EN,
     CUSTOMER_ZH,
-    keys_under,
     make_settings,
+    written_by_requests,
 )
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
@@ -54,7 +54,7 @@ async def test_bad_signature_is_refused_and_causes_nothing(
     )
     assert reply.status == 401
     assert fake.calls() == []
-    assert await keys_under(keys) == []
+    assert await written_by_requests(keys) == []
 
 
 async def test_stale_timestamp_is_refused_and_causes_nothing(
@@ -66,7 +66,7 @@ async def test_stale_timestamp_is_refused_and_causes_nothing(
     )
     assert reply.status == 401
     assert fake.calls() == []
-    assert await keys_under(keys) == []
+    assert await written_by_requests(keys) == []
 
 
 async def test_a_retried_event_has_exactly_one_effect(slack: SlackDriver, fake: FakeSlack) -> None:
@@ -148,7 +148,7 @@ async def test_unknown_subcommand_gets_help_with_a_hint(
     # What the user typed is echoed harmlessly: no live mention, link or huge echo.
     assert "<@" not in shown and "<!channel>" not in shown
     assert len(shown) < 3000
-    assert await keys_under(keys) == []
+    assert await written_by_requests(keys) == []
 
 
 async def test_healthz_answers_200_when_redis_answers(bot: HttpService) -> None:
@@ -262,7 +262,7 @@ async def test_malformed_input_is_refused_and_nothing_is_written(
     reply = await slack.send_raw(body, content_type)
     assert reply.status == status
     assert fake.calls() == []
-    assert await keys_under(keys) == []
+    assert await written_by_requests(keys) == []
     # The process keeps serving.
     after = await slack.slash_command("help", user_id=CUSTOMER_EN, channel_id=CHANNEL)
     assert after.status == 200

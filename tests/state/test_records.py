@@ -90,7 +90,7 @@ def test_a_schema_version_that_is_not_a_number_is_corrupt(version: object) -> No
         decode_record("acme-x1y2", json.dumps(raw_record(schema_version=version)).encode())
 
 
-@pytest.mark.parametrize("version", [0, 2, 99])
+@pytest.mark.parametrize("version", [0, 3, 99])
 def test_a_version_without_a_path_is_unknown(version: int) -> None:
     with pytest.raises(UnknownSchemaVersion) as caught:
         decode_record("acme-x1y2", json.dumps(raw_record(schema_version=version)).encode())
@@ -109,7 +109,31 @@ def test_migrations_run_in_order_before_validation(monkeypatch: pytest.MonkeyPat
     old = raw_record(schema_version=0)
     old["name"] = old.pop("company")
 
-    assert migrate(dict(old))["schema_version"] == 1
+    assert migrate(dict(old))["schema_version"] == records.SCHEMA_VERSION
     record = decode_record("acme-x1y2", json.dumps(old).encode())
     assert record.company == "Acme 有限公司"
-    assert record.schema_version == 1
+    assert record.schema_version == records.SCHEMA_VERSION
+
+
+SCHEMA_2_FIELDS = (
+    "step_since",
+    "live_at",
+    "check_at",
+    "stall",
+    "last_reminder_at",
+    "last_nudge",
+    "queued_nudge",
+)
+
+
+@pytest.mark.parametrize("step", [Step.QUALIFICATION, Step.LIVE])
+def test_a_schema_1_record_reads_as_schema_2(step: Step) -> None:
+    raw = json.loads(encode_record(at_step(make_record(), step)))
+    for name in SCHEMA_2_FIELDS:
+        raw.pop(name)
+    raw["schema_version"] = 1
+    record = decode_record("acme-x1y2", json.dumps(raw).encode())
+    # Its step began no later than its last activity; a live one went live then.
+    assert record.step_since == record.last_activity_at
+    assert record.live_at == (record.last_activity_at if step is Step.LIVE else None)
+    assert record.stall is None and record.check_at is None

@@ -20,7 +20,7 @@ from bot.state.errors import (
     TenantNotFound,
     UnknownSchemaVersion,
 )
-from bot.state.records import AuditEntry, TenantRecord, encode_record
+from bot.state.records import SCHEMA_VERSION, AuditEntry, TenantRecord, encode_record
 from bot.state.store import Change, RedisTenantStore
 from bot.state.wire import as_text, scored
 from tests.state.conftest import Backend
@@ -435,12 +435,14 @@ async def test_unknown_schema_version_is_refused_not_overwritten(
 ) -> None:
     created = await store.create(make_record())
     raw = json.loads(encode_record(created))
-    raw["schema_version"] = 2
+    raw["schema_version"] = SCHEMA_VERSION + 1
     raw["field_from_the_future"] = "kept"
     future = json.dumps(raw).encode()
     await backend.redis.set(backend.keys.record("acme-x1y2"), future)
 
-    with pytest.raises(UnknownSchemaVersion, match="schema_version 2") as caught:
+    with pytest.raises(
+        UnknownSchemaVersion, match=f"schema_version {SCHEMA_VERSION + 1}"
+    ) as caught:
         await store.get("acme-x1y2")
     assert caught.value.tenant_id == "acme-x1y2"
     with pytest.raises(UnknownSchemaVersion):

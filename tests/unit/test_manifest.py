@@ -95,3 +95,10 @@ def test_app_home_tab_matches_the_events() -> None:
     assert m["features"]["app_home"]["home_tab_enabled"] == ("app_home_opened" in events)
     if "message.im" in events:
         assert m["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_the_command_receives_mentions_as_user_ids() -> None:
+    # `/onboard assign tenant @someone` needs the person's id: Slack sends `<@U…|name>` only
+    # with should_escape.
+    (command,) = _manifest()["features"]["slash_commands"]
+    assert command["should_escape"] is True

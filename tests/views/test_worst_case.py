@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 
@@ -53,6 +52,7 @@ from bot.handlers.commands import SUBCOMMANDS
 from bot.i18n import Lang, load_catalog
 from bot.ids import CallbackId
 from bot.slackapi import escape
+from bot.stalls.policy import StallPolicy
 from bot.state import TenantRecord
 from bot.tickets import DeliveryState, DeliveryStatus, ticket_view_from_record
 from bot.views import forms
@@ -329,7 +329,7 @@ def test_help_forms_and_homes_render_within_slacks_limits(lang: Lang) -> None:
         )
         for n in range(80)
     ]
-    se_view = se_home(records, CATALOG, lang, NOW, timedelta(hours=72))
+    se_view = se_home(records, CATALOG, lang, NOW, StallPolicy())
     check_view("SE Home", se_view, "home")
     shown = str(se_view)
     active = [r for r in records if r.step is not Step.LIVE]

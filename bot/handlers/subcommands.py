@@ -1,0 +1,64 @@
+"""What a subcommand of `/onboard` is: who may run it, what it is given, how it answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.config import Settings
+from bot.flows.model import Actor, ActorRole
+from bot.handlers.replies import explain
+from bot.i18n import Lang
+from bot.services import Services
+from bot.views.kit import Message
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    services: Services
+    actor: Actor
+    lang: Lang  # the user's own language, for ephemeral replies
+    channel_id: str
+    team_id: str | None
+    args: str  # the text after the subcommand name
+    payload: dict[str, Any]
+
+
+# A subcommand answers with an ephemeral message, or None when its effects say it all.
+Run = Callable[[CommandRequest], Awaitable[Message | None]]
+
+
+class Audience(StrEnum):
+    """Who can run a subcommand; help lists a subcommand only to those who can."""
+
+    EVERYONE = "everyone"
+    STAFF = "staff"  # SEs and managers
+    SES = "ses"  # solution engineers
+    STARTERS = "starters"  # SEs, or everyone when no SE is configured
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    run: Run
+    audience: Audience = Audience.EVERYONE
+
+    def visible_to(self, actor: Actor, settings: Settings) -> bool:
+        match self.audience:
+            case Audience.STAFF:
+                return actor.role in (ActorRole.SE, ActorRole.MANAGER)
+            case Audience.SES:
+                return actor.role is ActorRole.SE
+            case Audience.STARTERS:
+                return not settings.onboarding_se_users or actor.role is ActorRole.SE
+        return True
+
+
+def say(req: CommandRequest, key: str, **params: object) -> Message:
+    return Message.plain_text(req.services.catalog.t(req.lang, key, **params))
+
+
+def refusal(req: CommandRequest, exc: Exception) -> Message:
+    return Message.plain_text(explain(exc, req.services.catalog, req.lang))
