@@ -147,6 +147,20 @@ class EffectRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def spawn(self, work: Awaitable[None], what: str) -> None:
+        """Run `work` in the background (after an ack), kept so it lives and waited for by
+        `settle`; a failure is logged, never raised into the request that started it."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:
+                self._failure(what, exc)
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def settle(self) -> None:
         """Wait for background drains (tests, the shell, shutdown)."""
         while self._tasks:
@@ -355,7 +369,8 @@ class EffectRunner:
 
     # -- people: SEs and managers -------------------------------------------------------------
 
-    async def _lang(self, user: str) -> Lang:
+    async def lang_for(self, user: str) -> Lang:
+        """A person's own language (their Slack locale), or the ops language."""
         return await self.lang_of(user, self.ops_lang) if self.lang_of else self.ops_lang
 
     async def dm_channel(self, user: str) -> str:
@@ -379,7 +394,7 @@ class EffectRunner:
             )
             await self._post(self._ops_channel(), message)
             return
-        lang = await self._lang(owner)
+        lang = await self.lang_for(owner)
         message = owner_notice(record, stall, rung, self.catalog, lang, self.policy, self.clock())
         await self._post(await self.dm_channel(owner), message)
 
@@ -393,12 +408,12 @@ class EffectRunner:
             await self._post(self.manager_channel, notice)
             return
         for manager in self.managers:
-            lang = await self._lang(manager)
+            lang = await self.lang_for(manager)
             notice = managers_notice(record, stall, self.catalog, lang, self.policy, now)
             await self._post(await self.dm_channel(manager), notice)
 
     async def _direct_message(self, effect: DirectMessage) -> None:
-        lang = await self._lang(effect.user)
+        lang = await self.lang_for(effect.user)
         text = render(effect.text, self.catalog, lang, mentions=effect.mentions)
         await self._post(await self.dm_channel(effect.user), notice_message(text))
 

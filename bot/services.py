@@ -20,6 +20,7 @@ from bot.flows.model import ActorRole
 from bot.handlers.access import Memberships
 from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
 from bot.onboarding import Onboardings, utcnow
+from bot.reporting import Reporting
 from bot.runner import EffectRunner
 from bot.slackapi import create_web_client
 from bot.stalls.policy import StallPolicy
@@ -93,6 +94,7 @@ class Services:
     redis_health: RedisHealth
     policy: StallPolicy
     sweeper: StallSweeper
+    reporting: Reporting
     clock: Callable[[], datetime]
 
     @classmethod
@@ -135,6 +137,15 @@ class Services:
             lang_of=locales.lang_of,
             clock=clock,
         )
+        reporting = Reporting(
+            store=store,
+            settings=settings,
+            policy=policy,
+            catalog=catalog,
+            slack=slack,
+            runner=runner,
+            clock=clock,
+        )
         sweeper = StallSweeper(
             store=store,
             leases=Leases(redis, keys),
@@ -158,14 +169,16 @@ class Services:
             redis_health=health,
             policy=policy,
             sweeper=sweeper,
+            reporting=reporting,
             clock=clock,
         )
 
     async def after_sweep(self, report: SweepReport) -> None:
         """What runs after a stalled sweep that held the lease: the effects it wrote go out now
-        rather than at the next outbox sweep."""
+        rather than at the next outbox sweep, and the weekly digest when it is due."""
         for tenant_id in report.changed:
             self.runner.kick(tenant_id)
+        await self.reporting.digest_if_due()
 
     def actor_role(self, user_id: str) -> ActorRole:
         if self.settings.is_se(user_id):

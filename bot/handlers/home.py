@@ -12,7 +12,8 @@ from bot.flows.model import Actor, ActorRole
 from bot.handlers.access import tenant_of_user
 from bot.i18n import Lang
 from bot.services import Services
-from bot.views.home import customer_home, manager_home, se_home
+from bot.views.home import customer_home, se_home
+from bot.views.summary import manager_home
 
 
 async def build_home(services: Services, actor: Actor) -> dict[str, Any]:
@@ -20,9 +21,10 @@ async def build_home(services: Services, actor: Actor) -> dict[str, Any]:
     lang = await services.locales.lang_of(actor.user_id, services.settings.ops_lang)
     now = services.clock()
     if actor.role is ActorRole.MANAGER:
-        counts = await store.counts_by_step()
-        stalled = len(await store.stalled())
-        return manager_home(counts, stalled, services.catalog, lang)
+        reporting = services.reporting
+        summary = await reporting.summary()
+        chart = await reporting.home_chart(summary, lang)
+        return manager_home(summary, services.catalog, lang, services.policy, chart)
     if actor.role is ActorRole.SE:
         records = await store.get_many(await store.all_tenant_ids(), skip_corrupt=True)
         mine = [r for r in records.values() if r.se_user in (None, actor.user_id)]

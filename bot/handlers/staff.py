@@ -23,6 +23,7 @@ from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refus
 from bot.i18n import Lang
 from bot.ids import ActionId, action_pattern
 from bot.onboarding import ConversationError, NudgeAgain, Nudged
+from bot.reporting import NotHere
 from bot.services import Services
 from bot.slackapi import escape
 from bot.views.kit import Message, actions, button, sections
@@ -148,10 +149,42 @@ async def _assign(req: CommandRequest) -> Message:
     )
 
 
+# -- /onboard summary, /onboard export -------------------------------------------------------------
+
+
+async def _report(req: CommandRequest, what: str) -> Message:
+    """Post the summary (with its chart) or the export where it was asked, if that is a staff
+    channel or a direct message; the figures come from the indexes, the rest after the ack."""
+    services = req.services
+    reporting = services.reporting
+    try:
+        channel = await reporting.destination(req.channel_id, req.actor.user_id)
+    except NotHere:
+        return say(req, "stalls.errors.not_here")
+    if what == "summary":
+        services.runner.spawn(reporting.post_summary(channel, req.lang), "posting a summary")
+        key = "summary.posted"
+    else:
+        services.runner.spawn(reporting.post_export(channel, req.lang), "posting an export")
+        key = "summary.exported"
+    where = f"<#{channel}>" if not channel.startswith("D") else None
+    return say(req, key, where=where or services.catalog.t(req.lang, "summary.dm"))
+
+
+async def _summary(req: CommandRequest) -> Message:
+    return await _report(req, "summary")
+
+
+async def _export(req: CommandRequest) -> Message:
+    return await _report(req, "export")
+
+
 SUBCOMMANDS = (
     Subcommand("stalled", _stalled, Audience.STAFF),
     Subcommand("nudge", _nudge, Audience.SES),
     Subcommand("assign", _assign, Audience.SES),
+    Subcommand("summary", _summary, Audience.STAFF),
+    Subcommand("export", _export, Audience.STAFF),
 )
 
 

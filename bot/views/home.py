@@ -19,7 +19,6 @@ from bot.views.kit import (
     pack,
     packed_sections,
     section,
-    sections,
 )
 from bot.views.progress import next_action_text, progress_blocks
 from bot.views.stalls import duration_text
@@ -78,26 +77,4 @@ def se_home(
     hidden = sum(len(group) for group in groups[MAX_TENANT_SECTIONS:])
     if hidden:
         blocks.append(context(catalog.t(lang, "conversation.home.more", count=hidden)))
-    return home(blocks)
-
-
-def manager_home(
-    counts: dict[Step, int], stalled: int, catalog: Catalog, lang: Lang
-) -> dict[str, Any]:
-    total = sum(counts.values())
-    lines = [
-        catalog.t(
-            lang,
-            "conversation.home.live_line" if step is Step.LIVE else "conversation.home.count_line",
-            number=step.number,
-            step=catalog.t(lang, step_spec(step).title_key),
-            count=counts.get(step, 0),
-        )
-        for step in Step
-    ]
-    blocks: list[Block] = [
-        header(catalog.t(lang, "conversation.home.manager_title")),
-        section(catalog.t(lang, "conversation.home.manager_counts", total=total, stalled=stalled)),
-        *sections("\n".join(lines)),
-    ]
     return home(blocks)

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    ImageBlock,
     InputBlock,
     InteractiveElement,
     MarkdownTextObject,
@@ -52,6 +53,7 @@ __all__ = [
     "fields_sections",
     "header",
     "home",
+    "image",
     "modal",
     "option",
     "pack",
@@ -205,6 +207,15 @@ def header(text: str) -> HeaderBlock:
 
 def divider() -> DividerBlock:
     return DividerBlock()
+
+
+def image(*, alt_text: str, slack_file: str, title: str | None = None) -> ImageBlock:
+    """An image uploaded to Slack (by its file id): our charts, which have no public URL."""
+    return ImageBlock(
+        alt_text=shorten(alt_text, 2000),
+        slack_file={"id": slack_file},
+        title=plain(shorten(title, 2000)) if title else None,
+    )
 
 
 def button(

@@ -56,7 +56,10 @@ LIMITED: tuple[Limited, ...] = (
     Limited(r"reviews\.(reject|assigned)_title", kit.TITLE, "form title"),
     # Placeholders and headers made of our own words only.
     Limited(r"conversation\.uploads\.pick", kit.PLACEHOLDER, "placeholder"),
-    Limited(r"conversation\.home\.(title|se_title|manager_title)", kit.HEADER_TEXT, "header"),
+    Limited(r"conversation\.home\.(title|se_title)", kit.HEADER_TEXT, "header"),
+    Limited(r"summary\.(title|digest\.title)", kit.HEADER_TEXT, "header"),
+    Limited(r"stalls\.owner\.(nudge|snooze)", kit.BUTTON_TEXT, "button text"),
+    Limited(r"stalls\.nudge\.confirm", kit.BUTTON_TEXT, "button text"),
 )
 
 

@@ -39,6 +39,8 @@ def make_settings(fake: FakeSlack, **overrides: Any) -> Settings:
         "onboarding_manager_users": MANAGER,
         "onboarding_ops_channel": OPS_CHANNEL,
         "log_format": "text",
+        # The weekly digest only where a test asks for it (it would post to managers at start).
+        "digest_at": "off",
     }
     values.update(overrides)
     return Settings(**values)

@@ -212,11 +212,15 @@ async def test_a_manager_sees_how_many_customers_are_at_each_step(
     home = await open_home(fake, slack, MANAGER)  # the manager's Slack is Chinese
     shown = view_text(home)
     assert "入驻汇总" in shown
-    assert "共 2 家客户，其中 2 家停滞。" in shown
-    assert "1. 注册腾讯云账号：*1*" in shown
+    assert "共 *2* 家客户：*2* 家入驻中，*0* 家已上线（本周 *0* 家），*2* 家停滞。" in shown
+    assert "1. 注册腾讯云账号：*1*（1 家停滞）" in shown
     assert "2. 完成企业实名认证：*0*" in shown
-    assert "4. 完成企业资质审核：*1*" in shown
+    assert "4. 完成企业资质审核：*1*（1 家停滞）" in shown
     assert "🎉 已上线：*0*" in shown
+    # With the chart: an image of a PNG the bot uploaded.
+    [chart] = [b for b in home["blocks"] if b["type"] == "image"]
+    stored = fake.files[chart["slack_file"]["id"]]
+    assert stored.content is not None and stored.content.startswith(b"\x89PNG")
 
 
 async def test_someone_in_several_onboardings_is_not_answered_about_an_arbitrary_one(

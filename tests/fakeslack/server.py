@@ -650,7 +650,7 @@ class FakeSlack:
         refused_for: tuple[str, ...] = ()
         wanted = ("text", "blocks", "attachments", "delete_original")
         try:
-            _message_blocks(args.get("blocks"))
+            self._message_blocks(args.get("blocks"))
             if not any(args.get(k) for k in wanted):
                 raise SlackError("no_text")
         except SlackError as exc:
@@ -693,7 +693,7 @@ class FakeSlack:
 
     def _post(self, channel: Channel, args: JSON, *, ephemeral_to: str | None = None) -> Message:
         text = _text(args.get("text"))
-        blocks = _message_blocks(args.get("blocks"))
+        blocks = self._message_blocks(args.get("blocks"))
         attachments = args.get("attachments")
         if attachments is not None and not isinstance(attachments, list):
             raise SlackError("invalid_attachments")
@@ -730,6 +730,31 @@ class FakeSlack:
             "team_id": self.team_id,
         }
         return msg
+
+    def _message_blocks(self, value: Any) -> list[JSON] | None:
+        blocks = _message_blocks(value)
+        self._known_files(blocks, "invalid_blocks", "/blocks")
+        return blocks
+
+    def _view(self, value: Any, *, kinds: tuple[str, ...]) -> JSON:
+        view = _view(value, kinds=kinds)
+        self._known_files(view.get("blocks"), "invalid_arguments", "/view/blocks")
+        return view
+
+    def _known_files(self, node: Any, error: str, pointer: str) -> None:
+        """An image of an uploaded file (`slack_file`) must name a file this workspace has:
+        Slack refuses a block that points at none."""
+        if isinstance(node, dict):
+            ref = node.get("slack_file")
+            if isinstance(ref, dict) and "id" in ref and ref["id"] not in self.files:
+                raise BlockKitRefusal(
+                    error, [f"[ERROR] invalid slack file [json-pointer:{pointer}/slack_file]"]
+                )
+            for key, value in node.items():
+                self._known_files(value, error, f"{pointer}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                self._known_files(value, error, f"{pointer}/{index}")
 
     def _use_trigger(self, trigger_id: Any) -> None:
         if not isinstance(trigger_id, str) or not trigger_id:
@@ -780,7 +805,7 @@ class FakeSlack:
             raise SlackError("cant_update_message")
         text = _text(args.get("text"))
         # Slack keeps the previous blocks/attachments when the field is left out.
-        blocks = _message_blocks(args["blocks"]) if "blocks" in args else message.blocks
+        blocks = self._message_blocks(args["blocks"]) if "blocks" in args else message.blocks
         attachments = args.get("attachments", message.attachments)
         if not text and not blocks and not attachments:
             raise SlackError("no_text")
@@ -893,7 +918,7 @@ class FakeSlack:
         }
 
     def _views_open(self, args: JSON) -> JSON:
-        view_json = _view(args.get("view"), kinds=("modal",))
+        view_json = self._view(args.get("view"), kinds=("modal",))
         self._use_trigger(args.get("trigger_id") or args.get("interactivity_pointer"))
         view_id = self._ids.new("V")
         view = View(view_id, "modal", view_json, self._new_hash(), root_view_id=view_id)
@@ -902,7 +927,7 @@ class FakeSlack:
         return {"view": self.view_json(view)}
 
     def _views_push(self, args: JSON) -> JSON:
-        view_json = _view(args.get("view"), kinds=("modal",))
+        view_json = self._view(args.get("view"), kinds=("modal",))
         self._use_trigger(args.get("trigger_id") or args.get("interactivity_pointer"))
         view_id = self._ids.new("V")
         view = View(view_id, "modal", view_json, self._new_hash(), root_view_id=None)
@@ -923,7 +948,7 @@ class FakeSlack:
             raise SlackError("not_found")
         if args.get("hash") and args["hash"] != view.hash:
             raise SlackError("hash_conflict")
-        view.view = _view(args.get("view"), kinds=(view.type,))
+        view.view = self._view(args.get("view"), kinds=(view.type,))
         view.hash = self._new_hash()
         return {"view": self.view_json(view)}
 
@@ -931,7 +956,7 @@ class FakeSlack:
         user_id = args.get("user_id")
         if not isinstance(user_id, str) or not user_id:
             raise SlackError("invalid_arguments", "[ERROR] missing required field: user_id")
-        view_json = _view(args.get("view"), kinds=("home",))
+        view_json = self._view(args.get("view"), kinds=("home",))
         current = self.home_views.get(user_id)
         if current is not None and args.get("hash") and args["hash"] != current.hash:
             raise SlackError("hash_conflict")

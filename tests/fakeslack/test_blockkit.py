@@ -939,3 +939,20 @@ async def test_the_driver_escapes_typed_text_by_default(bot: StandIn, driver: Sl
     event = json.loads(await bot.received.get())["event"]
     assert event["text"] == "x &lt;y&gt;"
     assert event["blocks"][0]["elements"][0]["elements"] == [{"type": "text", "text": "x <y>"}]
+
+
+async def test_an_image_of_a_file_the_workspace_does_not_have_is_refused(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    home = {
+        "type": "home",
+        "blocks": [{"type": "image", "alt_text": "chart", "slack_file": {"id": "F0NOSUCHFILE"}}],
+    }
+    fake.allow_refusals = True  # refused on purpose
+    with pytest.raises(SlackApiError) as refused:
+        await client.views_publish(user_id="U0PERSON01", view=home)
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert "invalid slack file" in refused.value.response["response_metadata"]["messages"][0]
+    uploaded = fake.add_file(b"\x89PNG\r\n\x1a\n", "chart.png", uploader=fake.bot_user_id)
+    home["blocks"][0]["slack_file"] = {"id": uploaded["id"]}
+    await client.views_publish(user_id="U0PERSON01", view=home)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -52,13 +53,14 @@ from bot.handlers.commands import SUBCOMMANDS
 from bot.i18n import Lang, load_catalog
 from bot.ids import CallbackId
 from bot.slackapi import escape
-from bot.stalls.policy import StallPolicy
+from bot.stalls.policy import StallPolicy, StallState, WaitsOn
 from bot.state import TenantRecord
+from bot.summary import Changes, Stalled, Summary
 from bot.tickets import DeliveryState, DeliveryStatus, ticket_view_from_record
 from bot.views import forms
 from bot.views.answers import help_answer, missing_documents_answer
 from bot.views.help import help_message
-from bot.views.home import customer_home, manager_home, se_home
+from bot.views.home import customer_home, se_home
 from bot.views.kit import Message
 from bot.views.notices import notice_message, ops_notice
 from bot.views.progress import progress_message
@@ -71,6 +73,8 @@ from bot.views.reviews import (
     script_review_card,
 )
 from bot.views.sip import sip_form
+from bot.views.stalls import managers_notice, owner_notice, reminder_message, stalled_list
+from bot.views.summary import digest_message, manager_home, summary_message
 from bot.views.ticket import ticket_card
 from bot.views.uploads import pick_menu
 from tests.fakeslack.blockkit import validate_blocks, validate_view
@@ -334,6 +338,57 @@ def test_help_forms_and_homes_render_within_slacks_limits(lang: Lang) -> None:
     shown = str(se_view)
     active = [r for r in records if r.step is not Step.LIVE]
     assert all(r.tenant_id in shown for r in active)  # every onboarding, none cut off
-    counts = {step: 10_000 for step in Step}
-    check_view("manager Home", manager_home(counts, 99_999, CATALOG, lang), "home")
     check_view("empty customer Home", customer_home(None, CATALOG, lang), "home")
+
+
+def worst_summary(lang: Lang) -> Summary:
+    records = [record_of(STAGES[n * 7], COMPANIES[n % 3], lang) for n in range(5)]
+    return Summary(
+        at=NOW,
+        per_step={step: 99_999 for step in Step},
+        stalled_per_step={step: 99_998 for step in Step.ordered()},
+        longest=tuple(Stalled(r, NOW - timedelta(days=400)) for r in records),
+        median_days={step: 1234.5 for step in Step.ordered()},
+        live_this_week=9_999,
+        live_total=99_999,
+        per_owner={f"U0SE{n:07d}": 9_999 for n in range(80)},
+    )
+
+
+@pytest.mark.parametrize("lang", list(Lang))
+def test_stalls_summaries_and_digests_render_within_slacks_limits(lang: Lang) -> None:
+    policy = StallPolicy()
+    summary = worst_summary(lang)
+    check_message("summary", summary_message(summary, CATALOG, lang, policy))
+    changes = Changes(
+        went_live=tuple(s.record for s in summary.longest) * 20,
+        newly_stalled=tuple(s.record for s in summary.longest) * 20,
+        unstalled=tuple(s.record for s in summary.longest) * 20,
+    )
+    digest = digest_message(summary, changes, NOW - timedelta(days=7), CATALOG, lang, policy)
+    check_message("digest", digest)
+    home = manager_home(summary, CATALOG, lang, policy, "F0123456789")
+    check_view("manager Home", home, "home")
+    for item in summary.longest:
+        record = item.record.model_copy(update={"se_user": "U0SOLENG001"})
+        stall = StallState(
+            since=item.since, noticed_at=NOW, step=record.step, waits_on=WaitsOn.CUSTOMER
+        )
+        record = record.model_copy(update={"stall": stall, "last_reminder_at": NOW})
+        for rung in (1, 2):
+            notice = owner_notice(record, stall, rung, CATALOG, lang, policy, NOW)
+            check_message(f"owner notice {rung}", notice)
+        check_message("managers", managers_notice(record, stall, CATALOG, lang, policy, NOW))
+        check_message("reminder", reminder_message(record, CATALOG, policy, NOW))
+        check_message("nudge", reminder_message(record, CATALOG, policy, NOW, "U0SOLENG001"))
+    stalled = [
+        record_of(STAGES[n % len(STAGES)], COMPANIES[n % 3], lang).model_copy(
+            update={
+                "stall": StallState(
+                    since=NOW, noticed_at=NOW, step=Step.ACCOUNT, waits_on=WaitsOn.US
+                )
+            }
+        )
+        for n in range(80)
+    ]
+    check_message("stalled list", stalled_list(stalled, 5_000, CATALOG, lang, policy, NOW))
