@@ -20,9 +20,11 @@ from PIL import Image
 
 from bot.flows.catalogue import CHECKLISTS
 from bot.flows.model import Step
+from bot.i18n import Lang
 from bot.runtime import HttpService
 from bot.services import Services
 from bot.state.keys import Keys
+from bot.views.summary import funnel_rows
 from tests.clock import MONDAY_MORNING, MovableClock
 from tests.e2e.conftest import (
     CUSTOMER_EN,
@@ -132,6 +134,21 @@ async def test_the_summary_counts_the_population_and_comes_with_a_chart(
     assert "1. 注册腾讯云账号：1.0" in shown and "6. 腾讯云呼叫中心控制台：1.0" in shown
     assert "7. 登录云呼叫中心：0.0" in shown and "4. 完成企业资质审核：-" in shown
     assert f"<@{SE}>：2" in shown  # Alpha and Beta; Gamma is live
+    # The chart's data: a bar per step and live, the stalled share where there is one.
+    services = population.service.services
+    rows = funnel_rows(await services.reporting.summary(), services.catalog, Lang.ZH)
+    assert [(row.total, row.stalled) for row in rows] == [
+        (1, 1),
+        (0, 0),
+        (0, 0),
+        (1, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (1, 0),
+    ]
+    assert rows[0].label == "1. 注册腾讯云账号" and rows[-1].label == "已上线"
     [chart] = uploads_to(fake, OPS_CHANNEL)
     assert chart.name == "onboarding-funnel.png"
     assert chart.content is not None
