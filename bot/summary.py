@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.flows.model import Step
-from bot.stalls.policy import StallPolicy, waits_on
+from bot.stalls.policy import Rung, StallPolicy, waits_on
 from bot.state import RedisTenantStore, TenantRecord
 
 LONGEST = 5
@@ -85,26 +85,40 @@ class Changes:
 
     went_live: tuple[TenantRecord, ...]
     newly_stalled: tuple[TenantRecord, ...]
+    escalated: tuple[TenantRecord, ...]  # stalls that reached the managers' rung since
     unstalled: tuple[TenantRecord, ...]
 
 
 async def changes_since(store: RedisTenantStore, policy: StallPolicy, since: datetime) -> Changes:
+    """Once a week, so it may read the stalled tenants' records (their rungs)."""
     live, unstalled = await store.changed_since(since)
+    stalled = await store.stalled()
     # A stall is new if its threshold was crossed after `since` (the index keeps its start).
     newly = [
         tenant
-        for tenant, step, progress in await store.stalled()
+        for tenant, step, progress in stalled
         if (became := policy.stalls_at(progress, step)) is not None and became > since
     ]
-    records = await store.get_many([*live, *newly, *unstalled], skip_corrupt=True)
+    records = await store.get_many(
+        [*live, *(t for t, _, _ in stalled), *unstalled], skip_corrupt=True
+    )
+    escalated = [
+        tenant
+        for tenant, _, _ in stalled
+        if tenant in records
+        and (stall := records[tenant].stall) is not None
+        and (reached := stall.at(Rung.MANAGERS)) is not None
+        and reached > since
+    ]
 
     def pick(ids: Sequence[str]) -> tuple[TenantRecord, ...]:
         return tuple(records[t] for t in ids if t in records)
 
-    still_stalled = set(newly)
+    still_stalled = {t for t, _, _ in stalled}
     return Changes(
         went_live=pick(live),
         newly_stalled=pick(newly),
+        escalated=pick(escalated),
         unstalled=pick([t for t in unstalled if t not in still_stalled]),
     )
 

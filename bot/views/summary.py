@@ -157,6 +157,8 @@ def digest_message(
         lines.append(t(lang, "summary.digest.went_live", names=_names(changes.went_live)))
     if changes.newly_stalled:
         lines.append(t(lang, "summary.digest.newly_stalled", names=_names(changes.newly_stalled)))
+    if changes.escalated:
+        lines.append(t(lang, "summary.digest.escalated", names=_names(changes.escalated)))
     if changes.unstalled:
         lines.append(t(lang, "summary.digest.unstalled", names=_names(changes.unstalled)))
     if len(lines) == 1:

@@ -196,10 +196,14 @@ async def test_the_weekly_digest_says_what_changed_and_reaches_each_manager(
 
     # The bot started on Monday at 10:00, an hour after this week's digest was due: it sent it.
     assert len(digests()) == 1
+    for day in (3, 4):  # Thursday and Friday: Alpha's stall reaches the SE, then the managers
+        population.clock.set(MONDAY_MORNING + timedelta(days=day))
+        await population.sweep()
     population.clock.set(MONDAY_MORNING + timedelta(days=7, hours=-1))  # next Monday 09:00
     await population.sweep()
     assert len(digests()) == 2
     shown = digests()[-1]
+    assert "🚨 已上报经理：*Alpha 甲公司*" in shown
     assert "🎉 已上线：*Gamma 丙公司*" in shown
     assert "⚠️ 新停滞：*Alpha 甲公司*" in shown and "*=Beta 乙公司*" in shown  # Beta too, by now
     assert "共 *3* 家客户" in shown

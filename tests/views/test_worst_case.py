@@ -363,6 +363,7 @@ def test_stalls_summaries_and_digests_render_within_slacks_limits(lang: Lang) ->
     changes = Changes(
         went_live=tuple(s.record for s in summary.longest) * 20,
         newly_stalled=tuple(s.record for s in summary.longest) * 20,
+        escalated=tuple(s.record for s in summary.longest) * 20,
         unstalled=tuple(s.record for s in summary.longest) * 20,
     )
     digest = digest_message(summary, changes, NOW - timedelta(days=7), CATALOG, lang, policy)
