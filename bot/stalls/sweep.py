@@ -26,6 +26,7 @@ from bot.stalls.policy import Climb, NotYet, Rung, StallPolicy, Wait, WaitsOn, d
 from bot.state import (
     AuditEntry,
     Change,
+    Contention,
     CorruptRecord,
     RedisTenantStore,
     TenantNotFound,
@@ -188,6 +189,9 @@ class StallSweeper:
         except (CorruptRecord, UnknownSchemaVersion) as exc:
             log.error("stalled sweep skips an unreadable tenant: %s", exc)
             await self.store.postpone_check(tenant_id, now + timedelta(hours=1))
+            return
+        except Contention:
+            log.info("stalled sweep: %s is busy; it stays due for the next pass", tenant_id)
             return
         if not result.changed:
             await self.store.sync_check(result.record)  # it was due: now it is not
