@@ -10,7 +10,11 @@ ratio says what our code adds on top of work that cannot be avoided:
 - summary: counts per step over 1,000 tenants vs. one SCARD;
 - http: a signed `/onboard help` through the served app vs. `GET /healthz` (a Redis PING).
   Bolt's async runner checks for the ack every 10 ms, so about 10 ms of a command's time is
-  that polling, not our work.
+  that polling, not our work;
+- stalls (`bench/stalls.py`): over `--tenants` tenants (100,000; `--quick`: 2,000), the
+  summary (`bot.summary.gather`) vs. one SCARD, and the stalled sweep's pass with 1 % of the
+  tenants due and with none due; with the Redis commands each sends (INFO commandstats) and
+  the tenant records each reads.
 
 It prints figures and asserts nothing. Needs the Redis the tests use (TEST_REDIS_URL or
 127.0.0.1:6379); keys are written under a unique prefix and deleted afterwards.
@@ -18,18 +22,20 @@ It prints figures and asserts nothing. Needs the Redis the tests use (TEST_REDIS
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
 from redis.asyncio import Redis
 
+from bench.stalls import delete_prefix, report_lines, run_stall_bench
+from bench.timing import row, timed, timed_sync
 from bot.config import Settings
 from bot.flows.engine import ConfirmAccount, apply
 from bot.flows.model import Actor, ActorRole, Onboarding, Step
@@ -50,40 +56,6 @@ from tests.fakeslack.server import FakeSlack
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ACTOR = Actor(user_id="UBENCH0001", role=ActorRole.CUSTOMER)
 SECRET = "bench-signing-secret"
-
-
-def stats(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return statistics.median(ordered), p99
-
-
-def row(name: str, samples: list[float], base: list[float], base_name: str) -> None:
-    med, p99 = stats(samples)
-    bmed, bp99 = stats(base)
-    print(
-        f"{name:<28} median {med * 1e3:8.3f} ms  p99 {p99 * 1e3:8.3f} ms   |  "
-        f"{base_name:<22} median {bmed * 1e3:8.3f} ms  p99 {bp99 * 1e3:8.3f} ms   |  "
-        f"ratio {med / bmed:6.1f}x"
-    )
-
-
-def timed_sync(fn: Callable[[], object], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-async def timed(fn: Callable[[], Awaitable[object]], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        await fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def bench_flow() -> None:
@@ -225,16 +197,46 @@ async def bench_http(keys: Keys) -> None:
 
 async def cleanup(keys: Keys) -> None:
     client = Redis.from_url(REDIS_URL)
-    doomed = [k async for k in client.scan_iter(match=keys.everything_pattern(), count=1000)]
-    for start in range(0, len(doomed), 500):
-        await client.delete(*doomed[start : start + 500])
-    await client.aclose()
+    try:
+        await delete_prefix(client, keys)
+    finally:
+        await client.aclose()
 
 
-async def main() -> None:
+async def bench_stalls(keys: Keys, tenants: int) -> None:
+    # A prefix of its own: the tenants `bench_store` made must not be in these indexes.
+    stall_keys = Keys(prefix=f"{keys.prefix}-stalls")
+    result = await run_stall_bench(REDIS_URL, stall_keys, tenants)
+    for line in report_lines(result):
+        print(line)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=None,
+        help="tenants in the population of the stalls figures (default 100000)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a small population (2,000 tenants), for trying"
+    )
+    args = parser.parse_args(argv)
+    if args.tenants is None:
+        args.tenants = 2000 if args.quick else 100_000
+    if args.tenants < 100:
+        parser.error("--tenants must be at least 100")
+    return args
+
+
+async def main(args: argparse.Namespace) -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    started = time.perf_counter()
     keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
     print(f"bench on {REDIS_URL} (figures in milliseconds; lower is better)")
     bench_flow()
@@ -243,7 +245,9 @@ async def main() -> None:
         await bench_http(keys)
     finally:
         await cleanup(keys)
+    await bench_stalls(keys, args.tenants)
+    print(f"bench took {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(parse_args()))
