@@ -24,7 +24,6 @@ from bot.runner import EffectRunner
 from bot.stalls.policy import StallPolicy
 from bot.state import RedisTenantStore
 from bot.summary import Summary, changes_since, export_csv, gather
-from bot.views.chart import funnel_png
 from bot.views.summary import chart_words, digest_message, funnel_rows, summary_message
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,10 @@ class Reporting:
         )
 
     async def chart(self, summary: Summary, lang: Lang) -> bytes:
-        """The funnel as PNG, drawn in a thread (a fraction of a second of CPU)."""
+        """The funnel as PNG, drawn in a thread (a fraction of a second of CPU). matplotlib is
+        imported here, not at start-up, which it would slow by a second."""
+        from bot.views.chart import funnel_png
+
         rows = funnel_rows(summary, self.catalog, lang)
         return await asyncio.to_thread(lambda: funnel_png(rows, **chart_words(self.catalog, lang)))
 
@@ -90,6 +92,14 @@ class Reporting:
         file_id = files[0].get("id") if files and isinstance(files[0], dict) else None
         return str(file_id) if file_id else None
 
+    async def upload_chart(self, summary: Summary, lang: Lang, channel: str | None) -> str | None:
+        """Draw the chart and upload it into `channel` (or nowhere, for an image block)."""
+        png = await self.chart(summary, lang)
+        t = self.catalog.t
+        return await self._upload(
+            channel, png, t(lang, "summary.chart.file"), t(lang, "summary.chart.title")
+        )
+
     # -- the commands ------------------------------------------------------------------------
 
     async def post_summary(self, channel: str, lang: Lang) -> None:
@@ -97,13 +107,7 @@ class Reporting:
         await self.slack.chat_postMessage(
             channel=channel, **summary_message(summary, self.catalog, lang, self.policy)
         )
-        png = await self.chart(summary, lang)
-        await self._upload(
-            channel,
-            png,
-            self.catalog.t(lang, "summary.chart.file"),
-            self.catalog.t(lang, "summary.chart.title"),
-        )
+        await self.upload_chart(summary, lang, channel)
 
     async def post_export(self, channel: str, lang: Lang) -> None:
         data = await export_csv(self.store, self.policy, self.clock())
@@ -120,11 +124,7 @@ class Reporting:
         rows = funnel_rows(summary, self.catalog, lang)
         key = (lang, tuple(rows))
         if key not in self._charts:
-            png = await self.chart(summary, lang)
-            title = self.catalog.t(lang, "summary.chart.title")
-            file_id = await self._upload(
-                None, png, self.catalog.t(lang, "summary.chart.file"), title
-            )
+            file_id = await self.upload_chart(summary, lang, None)
             if file_id is None:
                 return None
             if len(self._charts) >= _CHART_CACHE:
@@ -162,13 +162,7 @@ class Reporting:
         for channel, lang in targets:
             message = digest_message(summary, changes, since, self.catalog, lang, self.policy)
             await self.slack.chat_postMessage(channel=channel, **message)
-            png = await self.chart(summary, lang)
-            await self._upload(
-                channel,
-                png,
-                self.catalog.t(lang, "summary.chart.file"),
-                self.catalog.t(lang, "summary.chart.title"),
-            )
+            await self.upload_chart(summary, lang, channel)
         await self.store.mark_digest(week, "sent", now)
         log.info("weekly digest %s sent to %s place(s)", week, len(targets))
         return True

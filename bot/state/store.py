@@ -805,28 +805,24 @@ def _check_score(record: TenantRecord) -> float | None:
     return record.last_activity_at.timestamp()
 
 
-def _owner_of(data: bytes | None) -> str | None:
-    """The owning SE in a stored record, even one that no longer validates."""
+def _raw_field(data: bytes | None, name: str) -> str | None:
+    """A text field of a stored record, even one that no longer validates (for purge)."""
     if data is None:
         return None
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    owner = raw.get("se_user") if isinstance(raw, dict) else None
-    return owner if isinstance(owner, str) and owner else None
+    value = raw.get(name) if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _owner_of(data: bytes | None) -> str | None:
+    return _raw_field(data, "se_user")
 
 
 def _channel_of(data: bytes | None) -> str | None:
-    """The channel id in a stored record, even one that no longer validates."""
-    if data is None:
-        return None
-    try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    channel = raw.get("channel_id") if isinstance(raw, dict) else None
-    return channel if isinstance(channel, str) and channel else None
+    return _raw_field(data, "channel_id")
 
 
 if TYPE_CHECKING:

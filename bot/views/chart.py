@@ -23,7 +23,6 @@ import importlib.resources
 import io
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib import font_manager
@@ -34,6 +33,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+from bot.views.funnel import FunnelRow
 
 FONT_PACKAGE = "mplfonts"
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -56,24 +57,6 @@ DPI = 100
 class ChartFontMissing(RuntimeError):
     """The bundled CJK font cannot be found: without it Chinese text would draw as boxes, so the
     chart is refused rather than drawn unreadable."""
-
-
-@dataclass(frozen=True)
-class FunnelRow:
-    """One onboarding step of the funnel."""
-
-    label: str
-    """The step's name in the reader's language, e.g. "4. 完成企业资质审核"."""
-    total: int
-    """Tenants at this step."""
-    stalled: int
-    """Of them, how many are stalled (0 <= stalled <= total)."""
-
-    def __post_init__(self) -> None:
-        if self.total < 0:
-            raise ValueError(f"a step cannot have {self.total} tenants")
-        if not 0 <= self.stalled <= self.total:
-            raise ValueError(f"{self.stalled} stalled out of {self.total} tenants")
 
 
 def find_font_file(package: str = FONT_PACKAGE, filename: str = FONT_FILE) -> Path:

@@ -14,7 +14,7 @@ from bot.slackapi import escape
 from bot.stalls.policy import StallPolicy, waits_on
 from bot.state import TenantRecord
 from bot.summary import Changes, Summary
-from bot.views.chart import FunnelRow
+from bot.views.funnel import FunnelRow
 from bot.views.kit import Block, Message, context, header, home, image, pack, packed_sections
 from bot.views.stalls import duration_text, user_text, when_text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -87,6 +88,30 @@ async def delete_under(keys: Keys) -> None:
             await client.delete(*doomed)
     finally:
         await client.aclose()
+
+
+@asynccontextmanager
+async def served(
+    fake: FakeSlack, keys: Keys, clock: MovableClock | None = None, **overrides: Any
+) -> AsyncIterator[tuple[HttpService, SlackDriver]]:
+    """The real HTTP service with these settings (and clock), and a driver signing for it;
+    stopped, and its keys deleted, afterwards."""
+    settings = make_settings(fake, **overrides)
+    services = await Services.start(settings, keys=keys, clock=clock or MovableClock())
+    service = await HttpService.start(settings, services)
+    try:
+        async with SlackDriver(
+            f"http://127.0.0.1:{service.port}",
+            SIGNING_SECRET,
+            team_id=fake.team_id,
+            api_app_id=fake.api_app_id,
+            bot_user_id=fake.bot_user_id,
+            hooks_url=fake.hooks_url,
+        ) as driver:
+            yield service, driver
+    finally:
+        await service.stop()
+        await delete_under(keys)
 
 
 @pytest.fixture

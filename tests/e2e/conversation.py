@@ -11,10 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.runtime import HttpService
-from bot.services import Services
 from bot.state.keys import Keys
-from tests.e2e.conftest import SIGNING_SECRET, delete_under, make_settings
+from tests.e2e.conftest import served
 from tests.e2e.journey import JSON, Journey, buttons, message_text, stage_of, texts
 from tests.fakeslack.driver import Reply, SlackDriver
 from tests.fakeslack.server import Call, FakeSlack, Message
@@ -189,22 +187,8 @@ async def open_home(fake: FakeSlack, slack: SlackDriver, user: str) -> JSON:
 @asynccontextmanager
 async def serve(fake: FakeSlack, keys: Keys, **overrides: Any) -> AsyncIterator[SlackDriver]:
     """The real HTTP service with other settings (e.g. no SEs, a small upload limit)."""
-    settings = make_settings(fake, **overrides)
-    services = await Services.start(settings, keys=keys)
-    service = await HttpService.start(settings, services)
-    try:
-        async with SlackDriver(
-            f"http://127.0.0.1:{service.port}",
-            SIGNING_SECRET,
-            team_id=fake.team_id,
-            api_app_id=fake.api_app_id,
-            bot_user_id=fake.bot_user_id,
-            hooks_url=fake.hooks_url,
-        ) as driver:
-            yield driver
-    finally:
-        await service.stop()
-        await delete_under(keys)
+    async with served(fake, keys, **overrides) as (_service, driver):
+        yield driver
 
 
 __all__ = [

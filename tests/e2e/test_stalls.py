@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 
 from bot.runtime import HttpService
-from bot.services import Services
 from bot.state.keys import Keys
 from tests.clock import MONDAY_MORNING, MovableClock
 from tests.e2e.conftest import (
@@ -23,9 +22,7 @@ from tests.e2e.conftest import (
     MANAGER,
     OPS_CHANNEL,
     SE,
-    SIGNING_SECRET,
-    delete_under,
-    make_settings,
+    served,
 )
 from tests.e2e.journey import Journey, buttons, message_text, texts
 from tests.fakeslack.driver import SlackDriver
@@ -53,26 +50,14 @@ class Moving:
 
 
 @pytest.fixture
-async def moving(fake: FakeSlack) -> AsyncIterator[Moving]:
+async def moving(fake: FakeSlack, keys: Keys) -> AsyncIterator[Moving]:
     fake.add_user(SE_TWO, "se.li", locale="zh-CN")
-    keys = Keys(prefix=f"e2e-stalls-{id(fake):x}")
     clock = MovableClock(MONDAY_MORNING)
-    settings = make_settings(fake, onboarding_se_users=f"{SE},{SE_TWO}")
-    services = await Services.start(settings, keys=keys, clock=clock)
-    service = await HttpService.start(settings, services)
-    try:
-        async with SlackDriver(
-            f"http://127.0.0.1:{service.port}",
-            SIGNING_SECRET,
-            team_id=fake.team_id,
-            api_app_id=fake.api_app_id,
-            bot_user_id=fake.bot_user_id,
-            hooks_url=fake.hooks_url,
-        ) as driver:
-            yield Moving(driver, service, clock)
-    finally:
-        await service.stop()
-        await delete_under(keys)
+    async with served(fake, keys, clock, onboarding_se_users=f"{SE},{SE_TWO}") as (
+        service,
+        driver,
+    ):
+        yield Moving(driver, service, clock)
 
 
 def journey(m: Moving, fake: FakeSlack) -> Journey:

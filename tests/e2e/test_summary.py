@@ -22,7 +22,6 @@ from bot.flows.catalogue import CHECKLISTS
 from bot.flows.model import Step
 from bot.i18n import Lang
 from bot.runtime import HttpService
-from bot.services import Services
 from bot.state.keys import Keys
 from bot.views.summary import funnel_rows
 from tests.clock import MONDAY_MORNING, MovableClock
@@ -31,9 +30,7 @@ from tests.e2e.conftest import (
     MANAGER,
     OPS_CHANNEL,
     SE,
-    SIGNING_SECRET,
-    delete_under,
-    make_settings,
+    served,
 )
 from tests.e2e.journey import Journey, texts
 from tests.fakeslack.driver import SlackDriver, checkboxes
@@ -68,42 +65,27 @@ async def finish_checklists(j: Journey) -> None:
 
 
 @pytest.fixture
-async def population(fake: FakeSlack) -> AsyncIterator[Population]:
+async def population(fake: FakeSlack, keys: Keys) -> AsyncIterator[Population]:
     for name, channel in CHANNELS.items():
         fake.add_channel(channel, name, members=[fake.bot_user_id, CUSTOMER_EN, SE])
-    keys = Keys(prefix=f"e2e-summary-{id(fake):x}")
     clock = MovableClock(MONDAY_MORNING)
-    settings = make_settings(fake, digest_at="mon 09:00")
-    services = await Services.start(settings, keys=keys, clock=clock)
-    service = await HttpService.start(settings, services)
-    try:
-        async with SlackDriver(
-            f"http://127.0.0.1:{service.port}",
-            SIGNING_SECRET,
-            team_id=fake.team_id,
-            api_app_id=fake.api_app_id,
-            bot_user_id=fake.bot_user_id,
-            hooks_url=fake.hooks_url,
-        ) as driver:
-            tenants: dict[str, str] = {}
-            journeys = {
-                name: Journey(driver, fake, channel, CUSTOMER_EN, SE, OPS_CHANNEL)
-                for name, channel in CHANNELS.items()
-            }
-            for name, j in journeys.items():
-                tenants[name] = await j.start(COMPANIES[name])
-            clock.advance(days=1)  # Tuesday
-            await journeys["beta"].command(f"move {tenants['beta']} 4 documents by email", SE)
-            await journeys["gamma"].command(f"move {tenants['gamma']} 6 set up by phone", SE)
-            clock.advance(days=1)  # Wednesday: Alpha (idle since Monday) is stalled
-            await journeys["beta"].command(f"move {tenants['beta']} 4 new contact", SE)
-            await finish_checklists(journeys["gamma"])
-            population = Population(driver, service, clock, tenants)
-            await population.sweep()
-            yield population
-    finally:
-        await service.stop()
-        await delete_under(keys)
+    async with served(fake, keys, clock, digest_at="mon 09:00") as (service, driver):
+        tenants: dict[str, str] = {}
+        journeys = {
+            name: Journey(driver, fake, channel, CUSTOMER_EN, SE, OPS_CHANNEL)
+            for name, channel in CHANNELS.items()
+        }
+        for name, j in journeys.items():
+            tenants[name] = await j.start(COMPANIES[name])
+        clock.advance(days=1)  # Tuesday
+        await journeys["beta"].command(f"move {tenants['beta']} 4 documents by email", SE)
+        await journeys["gamma"].command(f"move {tenants['gamma']} 6 set up by phone", SE)
+        clock.advance(days=1)  # Wednesday: Alpha (idle since Monday) is stalled
+        await journeys["beta"].command(f"move {tenants['beta']} 4 new contact", SE)
+        await finish_checklists(journeys["gamma"])
+        population = Population(driver, service, clock, tenants)
+        await population.sweep()
+        yield population
 
 
 def uploads_to(fake: FakeSlack, channel: str) -> list[StoredFile]:
