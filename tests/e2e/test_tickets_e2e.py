@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.runtime import HttpService
-from bot.services import Services
 from bot.state.keys import Keys
 from tests.e2e.conftest import (
     CHANNEL,
@@ -26,9 +24,7 @@ from tests.e2e.conftest import (
     MANAGER,
     OPS_CHANNEL,
     SE,
-    SIGNING_SECRET,
-    delete_under,
-    make_settings,
+    served,
 )
 from tests.e2e.journey import Journey, buttons, message_text, texts
 from tests.e2e.ops import (
@@ -345,9 +341,9 @@ async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
     async with (
         FakeJira(JIRA_EMAIL, JIRA_TOKEN, project="SIP") as jira,
         WebhookReceiver(WEBHOOK_SECRET, lambda: datetime.now(UTC)) as webhook,
-    ):
-        settings = make_settings(
+        served(
             fake,
+            keys,
             ticket_backends="slack,jira,webhook",
             jira_base_url=jira.url,
             jira_email=JIRA_EMAIL,
@@ -355,21 +351,9 @@ async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
             jira_project_key="SIP",
             ticket_webhook_url=webhook.hook_url,
             ticket_webhook_secret=WEBHOOK_SECRET,
-        )
-        service = await HttpService.start(settings, await Services.start(settings, keys=keys))
-        try:
-            async with SlackDriver(
-                f"http://127.0.0.1:{service.port}",
-                SIGNING_SECRET,
-                team_id=fake.team_id,
-                api_app_id=fake.api_app_id,
-                bot_user_id=fake.bot_user_id,
-                hooks_url=fake.hooks_url,
-            ) as driver:
-                yield Backends(driver, jira, webhook)
-        finally:
-            await service.stop()
-            await delete_under(keys)
+        ) as (_service, driver),
+    ):
+        yield Backends(driver, jira, webhook)
 
 
 def delivery_line(card: Message) -> str:
