@@ -15,8 +15,8 @@ from slack_bolt.response import BoltResponse
 from bot.handlers import actions, commands, forms, home, messages, reviews, staff, uploads
 from bot.handlers.middleware import attach_services, dedupe_events, resolve_actor
 from bot.i18n import Lang
+from bot.mrkdwn import escape
 from bot.services import Services
-from bot.slackapi import escape
 from bot.views.kit import Message
 
 log = logging.getLogger(__name__)

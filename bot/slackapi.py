@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -40,22 +38,3 @@ def create_web_client(
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-
-
-def escape(text: str) -> str:
-    """Escape people's text where it is rendered into mrkdwn, so it cannot form links or
-    mentions. Escape once, there: what is stored is the text as typed (see `typed_text`)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
-
-
-def typed_text(value: object) -> str:
-    """Text a person typed, as they typed it. Slack sends message and slash-command text with
-    `&`, `<` and `>` escaped as entities (its own `<@U…>`, `<#C…>` and `<https://…>` stay as
-    they are); decoded once here, in one pass, so a typed `&lt;` stays `&lt;`."""
-    if not isinstance(value, str):
-        return ""
-    return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], value)

@@ -29,8 +29,8 @@ from bot.handlers.subcommands import (
 )
 from bot.i18n import Lang
 from bot.ids import Command
+from bot.mrkdwn import escape, typed_text
 from bot.services import Services
-from bot.slackapi import escape, typed_text
 from bot.state import ChannelAlreadyBound, TenantRecord
 from bot.views.help import help_message
 from bot.views.kit import Message

@@ -23,8 +23,8 @@ from bot.handlers.access import tenant_of_channel, tenants_of_user
 from bot.handlers.commands import SUBCOMMANDS
 from bot.handlers.uploads import on_file_message
 from bot.i18n import Catalog, Lang, lang_of_text
+from bot.mrkdwn import typed_text
 from bot.services import Services
-from bot.slackapi import typed_text
 from bot.state import TenantRecord
 from bot.views.answers import help_answer, missing_documents_answer
 from bot.views.kit import Message

@@ -11,8 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.errors import FlowError
 from bot.i18n import Catalog, Lang
+from bot.mrkdwn import escape
 from bot.onboarding import ConversationError, StalePrompt
-from bot.slackapi import escape
 from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
 from bot.views.kit import Message
 from bot.views.text import render

@@ -22,10 +22,10 @@ from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
 from bot.i18n import Lang
 from bot.ids import ActionId, action_pattern
+from bot.mrkdwn import escape
 from bot.onboarding import ConversationError, NudgeAgain, Nudged
 from bot.reporting import NotHere
 from bot.services import Services
-from bot.slackapi import escape
 from bot.views.kit import Message, actions, button, sections
 from bot.views.stalls import LIST_LIMIT, StallRef, stalled_list, when_text
 

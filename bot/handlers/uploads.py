@@ -36,8 +36,8 @@ from bot.flows.model import Actor, DocKind
 from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId, action_pattern
+from bot.mrkdwn import typed_text
 from bot.services import Services
-from bot.slackapi import typed_text
 from bot.state import TenantRecord
 from bot.views.kit import Message
 from bot.views.text import render

@@ -24,6 +24,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.app import create_app
 from bot.config import Settings, TicketBackend
 from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
+from bot.mrkdwn import escape
 from bot.services import Services
 from bot.shell.workspace import (
     BOT_TOKEN,
@@ -33,7 +34,6 @@ from bot.shell.workspace import (
     Workspace,
     mrkdwn_to_text,
 )
-from bot.slackapi import escape
 
 CHANNEL_ID = "C0SHELL00"
 OPS_CHANNEL_ID = "C0SHELLOPS"

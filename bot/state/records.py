@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bot.flows.model import Actor, Onboarding, Step
 from bot.i18n import DEFAULT_LANG, Lang
+from bot.mrkdwn import typed_text
 from bot.stalls.policy import StallState
 from bot.state.errors import CorruptRecord, UnknownSchemaVersion
 
@@ -144,8 +145,13 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     """Schema 2 adds what keeps an onboarding moving. A v1 record's step began no later than
-    its last activity; a live one went live then. The rest starts empty."""
+    its last activity; a live one went live then. The rest starts empty.
+
+    Schema 1 also stored the company name as Slack delivered it, with `&`, `<` and `>` as
+    entities; schema 2 stores it as typed, so it is decoded once here."""
     migrated = dict(raw)
+    if isinstance(raw.get("company"), str):
+        migrated["company"] = typed_text(raw["company"])
     migrated.setdefault("step_since", raw.get("last_activity_at"))
     onboarding = raw.get("onboarding")
     state = onboarding.get("state") if isinstance(onboarding, dict) else None

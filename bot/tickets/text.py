@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.flows.catalogue import SIP_PARAMETER_LABEL_KEYS, sip_stage_key
 from bot.flows.model import SipStage
 from bot.i18n import Catalog, Lang
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.tickets.view import TicketView
 
 FIELD_KEYS = (

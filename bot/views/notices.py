@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import Catalog, Lang
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.state import TenantRecord
 from bot.views.kit import Block, Message, context, sections
 

@@ -6,7 +6,7 @@ from bot.flows.catalogue import step_spec
 from bot.flows.engine import StepStatus, checklist, next_action
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.state import TenantRecord
 from bot.views.kit import Block, Message, context, section, sections
 from bot.views.text import render

@@ -19,7 +19,7 @@ from bot.flows.engine import missing_documents, next_action, rejected_documents
 from bot.flows.model import DocKind, NumberPath, Role, Step, Verdict
 from bot.i18n import Catalog, Lang
 from bot.ids import ActionId
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.state import TenantRecord
 from bot.views.kit import (
     Block,

@@ -13,7 +13,7 @@ from bot.flows.errors import InputField
 from bot.flows.model import Document, Verdict
 from bot.i18n import Catalog, Lang
 from bot.ids import ActionId, CallbackId
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.state import TenantRecord
 from bot.views.forms import View, modal, text_input
 from bot.views.kit import (

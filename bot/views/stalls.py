@@ -12,7 +12,7 @@ from bot.flows.engine import missing_documents, rejected_documents
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.ids import ActionId
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.stalls.policy import StallPolicy, StallState
 from bot.state import TenantRecord
 from bot.views.kit import Block, Message, actions, button, context, section, sections

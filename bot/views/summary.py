@@ -10,7 +10,7 @@ from typing import Any
 from bot.flows.catalogue import step_spec
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.stalls.policy import StallPolicy, waits_on
 from bot.state import TenantRecord
 from bot.summary import Changes, Summary

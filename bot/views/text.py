@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from bot.flows.effects import MessageRef
 from bot.i18n import Catalog, Lang
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 

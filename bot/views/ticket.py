@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from bot.i18n import Catalog, Lang
 from bot.ids import ActionId
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.tickets.delivery import DeliveryState
 from bot.tickets.text import (
     SlackStyle,

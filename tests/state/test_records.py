@@ -137,3 +137,13 @@ def test_a_schema_1_record_reads_as_schema_2(step: Step) -> None:
     assert record.step_since == record.last_activity_at
     assert record.live_at == (record.last_activity_at if step is Step.LIVE else None)
     assert record.stall is None and record.check_at is None
+
+
+def test_a_schema_1_company_name_is_decoded_once() -> None:
+    # Schema 1 kept the name as Slack sent it; a typed "&lt;" arrived as "&amp;lt;".
+    raw = json.loads(encode_record(make_record()))
+    for name in SCHEMA_2_FIELDS:
+        raw.pop(name)
+    raw.update(schema_version=1, company="Procter &amp; Gamble &lt;China&gt; &amp;lt;x&amp;gt;")
+    record = decode_record("acme-x1y2", json.dumps(raw).encode())
+    assert record.company == "Procter & Gamble <China> &lt;x&gt;"

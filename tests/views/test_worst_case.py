@@ -52,7 +52,7 @@ from bot.flows.model import (
 from bot.handlers.commands import SUBCOMMANDS
 from bot.i18n import Lang, load_catalog
 from bot.ids import CallbackId
-from bot.slackapi import escape
+from bot.mrkdwn import escape
 from bot.stalls.policy import StallPolicy, StallState, WaitsOn
 from bot.state import TenantRecord
 from bot.summary import Changes, Stalled, Summary
