@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.flows.model import Step
 from bot.i18n import Lang
+from bot.mrkdwn import USER_ID
 from bot.stalls.calendar import (
     BusinessCalendar,
     parse_days,
@@ -53,7 +54,6 @@ class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SECRET_FIELDS = frozenset(
     {
@@ -235,7 +235,7 @@ class Settings(BaseSettings):
     @field_validator("onboarding_se_users", "onboarding_manager_users", mode="before")
     @classmethod
     def _users(cls, value: Any) -> tuple[str, ...]:
-        return _split_ids(value, _USER_ID, "user")
+        return _split_ids(value, USER_ID, "user")
 
     @field_validator("onboarding_ops_channel", "onboarding_manager_channel", mode="before")
     @classmethod

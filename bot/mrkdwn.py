@@ -23,3 +23,21 @@ def typed_text(value: object) -> str:
     if not isinstance(value, str):
         return ""
     return _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], value)
+
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+
+
+def mention(user: str) -> str:
+    """A Slack user id as a mention; anything that is not an id is shown as text."""
+    return f"<@{user}>" if USER_ID.match(user) else escape(user)
+
+
+def user_of(text: str) -> str | None:
+    """The user a mention names (`<@U…>` or `<@U…|name>`, as Slack sends it), or a bare id."""
+    word = text.strip()
+    match = _MENTION.match(word)
+    if match:
+        return match.group(1)
+    return word if USER_ID.match(word) else None

@@ -37,13 +37,18 @@ _SLUG_PART = re.compile(r"[^a-z0-9]+")
 
 
 class ConversationError(Exception):
-    """A request the conversation refuses, with the content key that explains it."""
+    """A request the conversation refuses, with the content key that explains it. `params` are
+    people's text (escaped where the reply is rendered); `mentions` are Slack user ids, shown as
+    mentions."""
 
     key = "conversation.errors.generic"
 
-    def __init__(self, detail: str = "", **params: str) -> None:
+    def __init__(
+        self, detail: str = "", *, mentions: dict[str, str] | None = None, **params: str
+    ) -> None:
         super().__init__(detail or self.key)
         self.params = params
+        self.mentions = mentions or {}
 
 
 class StalePrompt(ConversationError):
@@ -55,7 +60,7 @@ class StalePrompt(ConversationError):
     def __init__(
         self, detail: str = "", *, next_step: MessageRef | None = None, **params: str
     ) -> None:
-        super().__init__(detail, **params)
+        super().__init__(detail, mentions=None, **params)
         self.next_step = next_step
 
 
@@ -314,7 +319,7 @@ class Onboardings:
 
         def change(record: TenantRecord) -> Change:
             if record.se_user == to_user:
-                raise AlreadyOwner(company=record.company)
+                raise AlreadyOwner(company=record.company, mentions={"user": to_user})
             details = {
                 "company": record.company,
                 "tenant": record.tenant_id,

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.errors import FlowError
 from bot.i18n import Catalog, Lang
-from bot.mrkdwn import escape
+from bot.mrkdwn import escape, mention
 from bot.onboarding import ConversationError, StalePrompt
 from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
 from bot.views.kit import Message
@@ -36,6 +36,7 @@ def explain(exc: Exception, catalog: Catalog, lang: Lang) -> str:
         return render(exc.message, catalog, lang)
     if isinstance(exc, ConversationError):
         params = {k: escape(v) for k, v in exc.params.items()}
+        params.update((k, mention(user)) for k, user in exc.mentions.items())
         if isinstance(exc, StalePrompt) and exc.next_step is not None:
             params["action"] = render(exc.next_step, catalog, lang)  # our content: not escaped
         return catalog.t(lang, exc.key, **params)

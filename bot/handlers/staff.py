@@ -7,7 +7,6 @@ the SE's stall notice (*Nudge now*, *Snooze 1 day*) and of a nudge's confirmatio
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,13 +15,14 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
 from bot.i18n import Lang
 from bot.ids import ActionId, action_pattern
-from bot.mrkdwn import escape
+from bot.mrkdwn import escape, mention, user_of
 from bot.onboarding import ConversationError, NudgeAgain, Nudged
 from bot.reporting import NotHere
 from bot.services import Services
@@ -31,20 +31,9 @@ from bot.views.stalls import LIST_LIMIT, StallRef, stalled_list, when_text
 
 log = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
 
 class SeOnly(ConversationError):
     key = "stalls.errors.se_only"
-
-
-def user_of(text: str) -> str | None:
-    """The user a mention names (`<@U…>` or `<@U…|name>`, as Slack sends it), or a bare id."""
-    match = _MENTION.match(text.strip())
-    if match:
-        return match.group(1)
-    return text.strip() if _USER_ID.match(text.strip()) else None
 
 
 # -- /onboard stalled -----------------------------------------------------------------------------
@@ -86,7 +75,7 @@ def nudge_again_question(
     text = services.catalog.t(
         lang,
         "stalls.nudge.again",
-        se=f"<@{exc.last.by}>",
+        se=mention(exc.last.by),
         minutes=minutes,
         company=escape(exc.params.get("company", "")),
     )
@@ -131,19 +120,16 @@ async def _assign(req: CommandRequest) -> Message:
     if to_user is None:
         return say(req, "stalls.assign.usage")
     if not services.settings.is_se(to_user):
-        return say(req, "stalls.assign.not_se", user=f"<@{to_user}>")
+        return say(req, "stalls.assign.not_se", user=mention(to_user))
     try:
         record = await services.onboardings.assign(parts[0].lower(), req.actor, to_user)
     except EXPECTED as exc:
-        if isinstance(exc, ConversationError) and exc.key == "stalls.assign.already":
-            company = escape(exc.params.get("company", ""))
-            return say(req, "stalls.assign.already", user=f"<@{to_user}>", company=company)
         return refusal(req, exc)
     services.runner.kick(record.tenant_id)
     return say(
         req,
         "stalls.assign.done",
-        user=f"<@{to_user}>",
+        user=mention(to_user),
         company=escape(record.company),
         tenant=record.tenant_id,
     )
@@ -237,13 +223,9 @@ async def on_snooze_button(
         if click.actor.role is not ActorRole.SE:
             raise SeOnly()
         if ref is None:
-            raise SeOnly("malformed snooze button")
+            raise InvalidValue(InputField.EVENT, "malformed")
         record = await services.onboardings.snooze(ref.tenant_id, click.actor, ref.since)
     except EXPECTED as exc:
-        if isinstance(exc, ConversationError) and exc.key == "stalls.snooze.gone":
-            company = escape(exc.params.get("company", ""))
-            await click.tell(services.catalog.t(lang, "stalls.snooze.gone", company=company))
-            return
         await click.refuse(exc)
         return
     until = record.stall.snoozed_until if record.stall else None

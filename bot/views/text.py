@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from bot.flows.effects import MessageRef
 from bot.i18n import Catalog, Lang
-from bot.mrkdwn import escape
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+from bot.mrkdwn import escape, mention
 
 
 def render(
@@ -20,5 +17,5 @@ def render(
     are Slack user ids, shown as mentions (anything that is not an id is shown as text)."""
     params = {name: escape(value) for name, value in ref.params.items()}
     for name, user in (mentions or {}).items():
-        params[name] = f"<@{user}>" if _USER_ID.match(user) else escape(user)
+        params[name] = mention(user)
     return MessageRef(key=ref.key, params=params, labels=ref.labels).render(catalog, lang)

@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     SE,
     served,
 )
-from tests.e2e.journey import Journey, buttons, message_text, texts
+from tests.e2e.journey import Journey, buttons, message_text, texts, unique_pdf
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 
@@ -205,6 +205,11 @@ async def test_nudge_now_and_snooze_from_the_se_notice(moving: Moving, fake: Fak
     audit = [e.event for e in await moving.service.services.store.audit(j.tenant or "")]
     assert "snooze" in audit and audit.count("stall_rung") == 3
 
+    # The customer carries on: the stall is over, and the notice's button says so.
+    await j.thread_reply(await j.upload("营业执照.pdf", unique_pdf("licence"), "营业执照"))
+    await j.click(notice, "Snooze 1 day", user=SE, channel=se_dm)
+    await j.wait_ephemeral(SE, "*Acme Technology* is no longer stalled")
+
 
 async def test_an_onboarding_is_handed_to_another_se_and_both_know(
     moving: Moving, fake: FakeSlack
@@ -236,6 +241,8 @@ async def test_an_onboarding_is_handed_to_another_se_and_both_know(
         e for e in await moving.service.services.store.audit(j.tenant or "") if e.event == "assign"
     ]
     assert [e.detail["to"] for e in audit] == [SE_TWO, SE]
+    again = await j.command(f"assign {j.tenant} <@{SE}>", user=SE)
+    assert f"<@{SE}> already owns *Acme Technology*" in texts(again.json()["blocks"])
 
 
 async def test_stalled_is_for_staff_and_lists_the_longest_first(
