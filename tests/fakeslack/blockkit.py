@@ -595,6 +595,8 @@ class _Check:
         """An image element (in a section or context) or the image part of an image block."""
         if element.get("image_url") is None and element.get("slack_file") is None:
             self.error("missing required field: image_url or slack_file", pointer)
+        elif element.get("image_url") is not None and element.get("slack_file") is not None:
+            self.error("must provide only one of image_url or slack_file", pointer)
         if element.get("image_url") is not None:
             self.string(element["image_url"], f"{pointer}/image_url", MAX_CHARS["image.image_url"])
         if self.required(element, "alt_text", pointer):

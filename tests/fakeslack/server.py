@@ -117,6 +117,10 @@ class BlockKitRefusal(SlackError):
         return body
 
 
+# The image files an image block's `slack_file` may show.
+SLACK_FILE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif"})
+
+
 @dataclass(frozen=True)
 class _Fault:
     status: int
@@ -742,11 +746,11 @@ class FakeSlack:
         return view
 
     def _known_files(self, node: Any, error: str, pointer: str) -> None:
-        """An image of an uploaded file (`slack_file`) must name a file this workspace has:
-        Slack refuses a block that points at none."""
+        """An image of an uploaded file (`slack_file`) names it by `id` or `url`, never both,
+        and it must be a PNG, JPEG or GIF this workspace has: Slack refuses anything else."""
         if isinstance(node, dict):
             ref = node.get("slack_file")
-            if isinstance(ref, dict) and "id" in ref and ref["id"] not in self.files:
+            if isinstance(ref, dict) and not self._image_file(ref):
                 raise BlockKitRefusal(
                     error, [f"[ERROR] invalid slack file [json-pointer:{pointer}/slack_file]"]
                 )
@@ -755,6 +759,16 @@ class FakeSlack:
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 self._known_files(value, error, f"{pointer}/{index}")
+
+    def _image_file(self, ref: dict[str, Any]) -> bool:
+        if ("id" in ref) == ("url" in ref):
+            return False
+        if "url" in ref:  # the file's url_private or its permalink
+            infos = [self.file_info(file_id) for file_id in self.files]
+            found = [i for i in infos if ref["url"] in (i["url_private"], i["permalink"])]
+        else:
+            found = [self.file_info(ref["id"])] if ref["id"] in self.files else []
+        return bool(found) and found[0]["mimetype"] in SLACK_FILE_IMAGES
 
     def _use_trigger(self, trigger_id: Any) -> None:
         if not isinstance(trigger_id, str) or not trigger_id:

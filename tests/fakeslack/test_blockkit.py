@@ -954,5 +954,21 @@ async def test_an_image_of_a_file_the_workspace_does_not_have_is_refused(
     assert refused.value.response["error"] == "invalid_arguments"
     assert "invalid slack file" in refused.value.response["response_metadata"]["messages"][0]
     uploaded = fake.add_file(b"\x89PNG\r\n\x1a\n", "chart.png", uploader=fake.bot_user_id)
+    csv = fake.add_file(b"a,b\n", "export.csv", uploader=fake.bot_user_id)
+    for wrong in (
+        {"id": csv["id"]},  # only PNG, JPEG and GIF files are shown
+        {"id": uploaded["id"], "url": uploaded["url_private"]},  # one of the two, not both
+        {},
+    ):
+        home["blocks"][0]["slack_file"] = wrong
+        with pytest.raises(SlackApiError) as refused:
+            await client.views_publish(user_id="U0PERSON01", view=home)
+        assert refused.value.response["error"] == "invalid_arguments", wrong
     home["blocks"][0]["slack_file"] = {"id": uploaded["id"]}
+    home["blocks"][0]["image_url"] = "https://example.com/chart.png"
+    with pytest.raises(SlackApiError):
+        await client.views_publish(user_id="U0PERSON01", view=home)
+    del home["blocks"][0]["image_url"]
+    await client.views_publish(user_id="U0PERSON01", view=home)
+    home["blocks"][0]["slack_file"] = {"url": uploaded["permalink"]}
     await client.views_publish(user_id="U0PERSON01", view=home)
