@@ -56,9 +56,9 @@ async def _socket(settings: Settings) -> None:
     from bot.services import Services
 
     services = await Services.start(settings)
-    sweeper = Sweeper.start(services)
+    app = create_app(services)
+    sweeper = Sweeper.start(services, app)
     try:
-        app = create_app(services)
         assert settings.slack_app_token is not None  # checked by require_for(Mode.SOCKET)
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
         try:

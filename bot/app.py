@@ -13,7 +13,8 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.response import BoltResponse
 
 from bot.handlers import actions, commands, forms, home, messages, reviews, staff, uploads
-from bot.handlers.middleware import attach_services, dedupe_events, resolve_actor
+from bot.handlers.inbox import settle_unheard, take_event
+from bot.handlers.middleware import attach_services, resolve_actor
 from bot.i18n import Lang
 from bot.mrkdwn import escape
 from bot.services import Services
@@ -57,7 +58,7 @@ def create_app(
         raise_error_for_unhandled_request=True,
     )
     app.use(attach_services(services))
-    app.use(dedupe_events)
+    app.use(take_event)
     app.use(resolve_actor)
     for module in (commands, messages, actions, forms, uploads, home, reviews, staff):
         module.register(app)
@@ -96,6 +97,7 @@ async def _unhandled(
     """A request no listener takes: 200, a polite answer where the user waits for one (a slash
     command we do not have, a button of a message from an older version), one log line."""
     log.warning("no listener for %s; answered 200", describe_request(body))
+    await settle_unheard(context)
     services: Services | None = context.get("services")
     if services is None:
         return BoltResponse(status=200, body="")

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.handlers.inbox import replay_lapsed
 from bot.runner import SWEEP_INTERVAL_SECONDS
 from bot.server import build_web_app
 from bot.services import Services
@@ -22,14 +23,18 @@ log = logging.getLogger(__name__)
 @dataclass
 class Sweeper:
     """The periodic work: the outbox sweep (effects left over by a crash or a failed call get
-    done) and the stalled sweep (reminders, escalations, the weekly digest)."""
+    done), the inbox replay (events a process acked and died before finishing) and the stalled
+    sweep (reminders, escalations, the weekly digest)."""
 
     tasks: tuple[asyncio.Task[None], ...]
     stopping: asyncio.Event
 
     @classmethod
-    def start(cls, services: Services, interval: float = SWEEP_INTERVAL_SECONDS) -> Sweeper:
+    def start(
+        cls, services: Services, bolt: AsyncApp, interval: float = SWEEP_INTERVAL_SECONDS
+    ) -> Sweeper:
         stopping = asyncio.Event()
+        replay = asyncio.create_task(_replay_until(services, bolt, stopping), name="inbox-replay")
         outbox = asyncio.create_task(
             services.runner.run_until(stopping, interval), name="outbox-sweep"
         )
@@ -39,7 +44,7 @@ class Sweeper:
             ),
             name="stall-sweep",
         )
-        return cls((outbox, stalls), stopping)
+        return cls((outbox, replay, stalls), stopping)
 
     async def stop(self) -> None:
         self.stopping.set()
@@ -51,6 +56,19 @@ class Sweeper:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+async def _replay_until(services: Services, bolt: AsyncApp, stopping: asyncio.Event) -> None:
+    """Look for lapsed events twice per lease: a dead taker's events run again within about
+    a lease and a half of its death, whether or not Slack delivers them again."""
+    every = services.inbox.lease.total_seconds() / 2
+    while not stopping.is_set():
+        try:
+            await replay_lapsed(services, bolt)
+        except Exception as exc:  # the loop must outlive a Redis outage
+            services.runner.failure("replaying lapsed events failed", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=every)
 
 
 @dataclass
@@ -82,7 +100,7 @@ class HttpService:
         # The bound port, which differs from PORT when PORT=0 asked for any free one.
         port = int(runner.addresses[0][1])
         log.info("serving Slack requests on %s:%s/slack/events", settings.host, port)
-        return cls(services, bolt, runner, port, Sweeper.start(services, sweep_interval))
+        return cls(services, bolt, runner, port, Sweeper.start(services, bolt, sweep_interval))
 
     async def stop(self) -> None:
         await self.sweeper.stop()

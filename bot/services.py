@@ -27,6 +27,7 @@ from bot.stalls.policy import StallPolicy
 from bot.stalls.sweep import StallSweeper, SweepReport
 from bot.state import Keys, RedisTenantStore, create_redis
 from bot.state.health import RedisHealth, is_unreachable, redis_location
+from bot.state.inbox import Inbox
 from bot.state.lease import Leases
 from bot.tickets import TicketDispatcher
 from bot.views.limits import check_content_limits
@@ -95,6 +96,7 @@ class Services:
     policy: StallPolicy
     sweeper: StallSweeper
     reporting: Reporting
+    inbox: Inbox
     clock: Callable[[], datetime]
 
     @classmethod
@@ -170,6 +172,7 @@ class Services:
             policy=policy,
             sweeper=sweeper,
             reporting=reporting,
+            inbox=Inbox(redis, keys, ttl_seconds=settings.dedupe_ttl_seconds, clock=clock),
             clock=clock,
         )
 

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.model import Actor, ActorRole
 from bot.handlers.access import tenant_of_user
+from bot.handlers.inbox import settles
 from bot.i18n import Lang
 from bot.services import Services
 from bot.views.home import customer_home, se_home
@@ -45,4 +46,4 @@ async def on_home_opened(
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(on_home_opened)
+    app.event("app_home_opened")(settles(on_home_opened))

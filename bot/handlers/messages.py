@@ -21,6 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.flows.model import Actor
 from bot.handlers.access import tenant_of_channel, tenants_of_user
 from bot.handlers.commands import SUBCOMMANDS
+from bot.handlers.inbox import RECEIPT, settles
+from bot.handlers.replies import answer_event
 from bot.handlers.uploads import on_file_message
 from bot.i18n import Catalog, Lang, lang_of_text
 from bot.mrkdwn import typed_text
@@ -113,7 +115,7 @@ async def on_mention(
     record = await tenant_of_channel(services.store, str(event.get("channel") or ""))
     reply = await answer(services, actor, _question(event), record)
     thread = event.get("thread_ts")
-    await client.chat_postMessage(channel=event["channel"], thread_ts=thread, **reply)
+    await answer_event(client, event, reply, context.get(RECEIPT), thread_ts=thread)
 
 
 async def on_message(
@@ -133,9 +135,9 @@ async def on_message(
     tenants = await tenants_of_user(services.store, services.memberships, actor.user_id)
     record = await services.store.get(tenants[0]) if len(tenants) == 1 else None
     reply = await answer(services, actor, _question(event), record, several=len(tenants) > 1)
-    await client.chat_postMessage(channel=event["channel"], **reply)
+    await answer_event(client, event, reply, context.get(RECEIPT))
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_mention")(on_mention)
-    app.event("message")(on_message)
+    app.event("app_mention")(settles(on_mention))
+    app.event("message")(settles(on_message))

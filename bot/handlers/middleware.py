@@ -1,18 +1,16 @@
-"""Global Bolt middleware: services into the context, one effect per Slack event, the actor."""
+"""Global Bolt middleware: services into the context and the actor (events are taken by
+`bot.handlers.inbox.take_event`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.flows.model import Actor
 from bot.services import Services
-from bot.state.dedupe import first_delivery
 
 log = logging.getLogger(__name__)
 
@@ -25,41 +23,6 @@ def attach_services(services: Services) -> Callable[..., Awaitable[BoltResponse 
         return await next()
 
     return services_middleware
-
-
-def _header(req: AsyncBoltRequest, name: str) -> str | None:
-    # Bolt keeps header values as lists.
-    values = req.headers.get(name)
-    return values[0] if values else None
-
-
-async def dedupe_events(
-    req: AsyncBoltRequest,
-    body: dict[str, Any],
-    context: AsyncBoltContext,
-    next: Next,
-) -> BoltResponse | None:
-    """Process each Events API delivery once.
-
-    Slack retries a delivery it thinks failed with the same `event_id`. Dropping every request
-    that carries `X-Slack-Retry-Num` would lose events whose first delivery never reached us, so
-    the first delivery of each id wins, whichever attempt it is.
-    """
-    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if isinstance(event_id, str) and event_id:
-        services: Services = context["services"]
-        first = await first_delivery(
-            services.redis, services.keys, event_id, services.settings.dedupe_ttl_seconds
-        )
-        if not first:
-            log.info(
-                "dropped a repeated delivery of %s (retry %s, %s)",
-                event_id,
-                _header(req, "x-slack-retry-num") or "-",
-                _header(req, "x-slack-retry-reason") or "-",
-            )
-            return BoltResponse(status=200, body="")
-    return await next()
 
 
 async def resolve_actor(context: AsyncBoltContext, next: Next) -> BoltResponse | None:

@@ -4,7 +4,6 @@
 """
 
 from bot.state.connection import create_redis
-from bot.state.dedupe import first_delivery
 from bot.state.errors import (
     ChannelAlreadyBound,
     Contention,
@@ -51,6 +50,5 @@ __all__ = [
     "UnknownSchemaVersion",
     "UpdateResult",
     "create_redis",
-    "first_delivery",
     "migrate",
 ]

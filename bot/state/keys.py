@@ -165,9 +165,14 @@ class Keys:
         """Set of tenant ids whose outbox holds effects not yet carried out."""
         return f"{self.prefix}:outbox:pending"
 
-    def dedupe(self, event_id: str) -> str:
-        """Marks a Slack event id as seen (SET NX with a TTL)."""
-        return f"{self.prefix}:dedupe:{event_id}"
+    def inbox_event(self, event_id: str) -> str:
+        """A Slack event taken for work (`bot.state.inbox`): its body while pending, then only
+        that it was done, until the dedupe TTL ends. Tagged `{inbox}`: one slot with the index."""
+        return f"{self.prefix}:{{inbox}}:event:{event_id}"
+
+    def inbox_pending(self) -> str:
+        """Sorted set: ids of events taken and not finished, scored by their lease's end (ms)."""
+        return f"{self.prefix}:{{inbox}}:pending"
 
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"

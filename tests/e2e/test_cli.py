@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
 from bot.state.keys import Keys
-from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, SIGNING_SECRET, delete_under
+from tests.e2e.processes import ROOT, ServeProcess, process_env
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _env(**values: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    return {**keep, "PYTHONPATH": ROOT, **values}
+_env = process_env
 
 
 async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[int, str, str]:
@@ -100,70 +91,20 @@ async def test_unknown_mode_is_refused() -> None:
     assert "serve" in err
 
 
-@dataclass
-class Served:
-    proc: asyncio.subprocess.Process
-    port: int
-    lines: list[str]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-async def served(fake: FakeSlack) -> AsyncIterator[Served]:
+async def served(fake: FakeSlack) -> AsyncIterator[ServeProcess]:
     prefix = f"cli-{uuid.uuid4().hex[:10]}"
-    port = _free_port()
-    env = _env(
-        SLACK_BOT_TOKEN=fake.bot_token,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=fake.api_url,
-        REDIS_URL=REDIS_URL,
-        REDIS_KEY_PREFIX=prefix,
-        PORT=str(port),
-        HOST="127.0.0.1",
-        ONBOARDING_OPS_CHANNEL="C0OPSCHAN01",
-        LOG_FORMAT="json",
-        LOG_LEVEL="DEBUG",
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    lines: list[str] = []
-
-    async def until_listening() -> None:
-        assert proc.stderr is not None
-        while True:
-            raw = await proc.stderr.readline()
-            if not raw:
-                raise AssertionError("serve exited before listening:\n" + "".join(lines))
-            lines.append(raw.decode())
-            if "serving Slack requests" in lines[-1]:
-                return
-
+    process = ServeProcess(fake, prefix)
     try:
-        await asyncio.wait_for(until_listening(), timeout=30)
-        yield Served(proc, port, lines)
+        await process.start()
+        yield process
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await process.kill()
         await delete_under(Keys(prefix))
 
 
 async def test_served_process_answers_slack_and_logs_json_without_secrets(
-    served: Served, fake: FakeSlack
+    served: ServeProcess, fake: FakeSlack
 ) -> None:
     async with SlackDriver(
         f"http://127.0.0.1:{served.port}",
@@ -183,11 +124,8 @@ async def test_served_process_answers_slack_and_logs_json_without_secrets(
         )
         assert bad.status == 401
 
-    served.proc.send_signal(signal.SIGTERM)
-    assert served.proc.stderr is not None
-    rest = await asyncio.wait_for(served.proc.stderr.read(), timeout=20)
-    assert await served.proc.wait() == 0
-    output = "".join(served.lines) + rest.decode()
+    assert await served.stop() == 0
+    output = served.output()
 
     records = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert records, "no log lines"

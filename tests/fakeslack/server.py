@@ -167,6 +167,8 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._transfers: list[Transfer] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        # Seconds a Web API method takes to answer (`"*"`: every method without its own).
+        self.latency: dict[str, float] = {}
         self._issued_triggers: set[str] = set()
         self._used_triggers: set[str] = set()
         self._expired_triggers: set[str] = set()
@@ -186,6 +188,8 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
@@ -550,8 +554,17 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ HTTP endpoints
 
+    def slow_down(self, seconds: float, *methods: str) -> None:
+        """Make `methods` (every method when none is named) take `seconds` to answer, as a
+        loaded Slack does; 0 makes them fast again."""
+        for method in methods or ("*",):
+            self.latency[method] = seconds
+
     async def _on_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        delay = self.latency.get(method, self.latency.get("*", 0.0))
+        if delay > 0:
+            await asyncio.sleep(delay)  # Slack taking its time, not a test waiting
         args, form_token, parse_error = await _read_args(request)
         header_token = _bearer(request.headers.get("Authorization"))
         token_ok = self.bot_token in (header_token, form_token)
@@ -706,6 +719,9 @@ class FakeSlack:
         if len(text) > _MAX_MESSAGE_TEXT:
             raise SlackError("msg_too_long")
         thread_ts = args.get("thread_ts") or None
+        metadata = args.get("metadata")
+        if metadata is not None and not _valid_metadata(metadata):
+            raise SlackError("invalid_metadata_format")
         message = Message(
             channel=channel.id,
             ts=self._clock.next(),
@@ -881,6 +897,72 @@ class FakeSlack:
         end = start + len(page)
         cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+    def _readable(self, args: JSON) -> Channel:
+        """A channel the bot may read: it exists and the bot is in it (or it is a DM)."""
+        channel = self._channel(args.get("channel"))
+        if self.bot_user_id not in channel.members and not channel.id.startswith("D"):
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _listed(self, message: Message, args: JSON) -> JSON:
+        msg = message.as_slack(team_id=self.team_id, app_id=self.api_app_id)
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            msg.pop("metadata", None)  # Slack sends metadata only when asked for it
+        return msg
+
+    def _conversations_history(self, args: JSON) -> JSON:
+        """The channel's top-level messages (and thread replies also sent to the channel),
+        newest first, between `oldest` and `latest` (exclusive unless `inclusive`)."""
+        channel = self._readable(args)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 1e12)
+        inclusive = str(args.get("inclusive")).lower() in ("true", "1")
+        limit = min(int(args.get("limit") or 100), 999)
+
+        def within(ts: float) -> bool:
+            return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+        found = [
+            m
+            for m in self._messages
+            if m.channel == channel.id
+            and not m.deleted
+            and not m.ephemeral
+            and (m.thread_ts is None or m.thread_ts == m.ts)
+            and within(float(m.ts))
+        ]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        page = found[:limit]
+        return {
+            "messages": [self._listed(m, args) for m in page],
+            "has_more": len(found) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_replies(self, args: JSON) -> JSON:
+        """A thread: its parent first, then its replies, oldest first."""
+        channel = self._readable(args)
+        parent_ts = str(args.get("ts") or "")
+        if not parent_ts:
+            raise SlackError("invalid_arguments", "[ERROR] missing required field: ts")
+        thread = [
+            m
+            for m in self._messages
+            if m.channel == channel.id
+            and not m.deleted
+            and not m.ephemeral
+            and (m.ts == parent_ts or m.thread_ts == parent_ts)
+        ]
+        if not any(m.ts == parent_ts for m in thread) and not thread:
+            raise SlackError("thread_not_found")
+        thread.sort(key=lambda m: float(m.ts))
+        limit = min(int(args.get("limit") or 1000), 1000)
+        return {
+            "messages": [self._listed(m, args) for m in thread[:limit]],
+            "has_more": len(thread) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _conversations_open(self, args: JSON) -> JSON:
         users = [u for u in str(args.get("users") or "").split(",") if u]
@@ -1062,6 +1144,17 @@ class FakeSlack:
 
 
 # ---------------------------------------------------------------------- request parsing
+
+
+def _valid_metadata(value: Any) -> bool:
+    """Message metadata as Slack documents it: an object with a non-empty `event_type` string
+    and an `event_payload` object."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("event_type"), str)
+        and bool(value["event_type"])
+        and isinstance(value.get("event_payload"), dict)
+    )
 
 
 async def _read_args(request: web.Request) -> tuple[JSON, str | None, str | None]:

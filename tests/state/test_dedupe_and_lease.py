@@ -1,30 +1,101 @@
-"""Event dedupe and the sweep lease, on the real Redis and on the embedded store."""
+"""The event inbox (dedupe that loses nothing) and the sweep lease, on the real Redis and on
+the embedded store."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from bot.state.dedupe import first_delivery
+from bot.state.inbox import Inbox
 from bot.state.lease import LeaseGrant, Leases
+from tests.clock import MovableClock
 from tests.state.conftest import Backend
 
 TTL = timedelta(seconds=30)
 
 
-async def test_only_the_first_delivery_of_an_event_passes(backend: Backend) -> None:
-    redis, keys = backend.redis, backend.keys
-    assert await first_delivery(redis, keys, "Ev0123", ttl_seconds=3600) is True
-    assert await first_delivery(redis, keys, "Ev0123", ttl_seconds=3600) is False
-    assert await first_delivery(redis, keys, "Ev0456", ttl_seconds=3600) is True
-    ttl = await redis.ttl(keys.dedupe("Ev0123"))
+def _inbox(backend: Backend, clock: MovableClock, **kwargs: Any) -> Inbox:
+    return Inbox(backend.redis, backend.keys, ttl_seconds=3600, clock=clock, **kwargs)
+
+
+async def test_only_the_first_delivery_of_an_event_is_taken(backend: Backend) -> None:
+    inbox = _inbox(backend, MovableClock())
+    first = await inbox.receive("Ev0123", '{"event_id": "Ev0123"}')
+    assert first is not None
+    assert await inbox.receive("Ev0123", '{"event_id": "Ev0123"}') is None
+    assert await inbox.receive("Ev0456", "{}") is not None
+    ttl = await backend.redis.ttl(backend.keys.inbox_event("Ev0123"))
     assert 0 < ttl <= 3600
+    assert await inbox.pending() == 2
 
 
-async def test_dedupe_needs_a_ttl(backend: Backend) -> None:
+async def test_a_settled_event_is_dropped_when_delivered_again_and_its_body_forgotten(
+    backend: Backend,
+) -> None:
+    clock = MovableClock()
+    inbox = _inbox(backend, clock)
+    receipt = await inbox.receive("Ev0123", '{"text": "my words"}')
+    assert receipt is not None
+    await inbox.settle(receipt)
+    clock.advance(minutes=5)
+    assert await inbox.receive("Ev0123", '{"text": "my words"}') is None
+    assert await inbox.take_over("Ev0123") is None
+    assert await inbox.pending() == 0
+    stored = await backend.redis.get(backend.keys.inbox_event("Ev0123"))
+    assert b"my words" not in stored
+
+
+async def test_an_event_whose_taker_died_is_taken_over_once_its_lease_lapses(
+    backend: Backend,
+) -> None:
+    clock = MovableClock()
+    inbox = _inbox(backend, clock, lease=timedelta(seconds=10))
+    dead = await inbox.receive("Ev0123", '{"event_id": "Ev0123"}')
+    assert dead is not None
+    assert await inbox.lapsed() == []
+    assert await inbox.take_over("Ev0123") is None  # its taker may still be working
+    clock.advance(seconds=11)
+    assert await inbox.lapsed() == ["Ev0123"]
+    taken = await inbox.take_over("Ev0123")
+    assert taken is not None
+    receipt, body = taken
+    assert body == '{"event_id": "Ev0123"}' and receipt.takes == 2
+    assert await inbox.take_over("Ev0123") is None  # one taker at a time
+    # The dead taker cannot extend a lease it no longer holds; the new one can.
+    assert await inbox.extend(dead) is False
+    assert await inbox.extend(receipt) is True
+
+
+async def test_a_lease_that_is_extended_does_not_lapse(backend: Backend) -> None:
+    clock = MovableClock()
+    inbox = _inbox(backend, clock, lease=timedelta(seconds=10))
+    receipt = await inbox.receive("Ev0123", "{}")
+    assert receipt is not None
+    for _ in range(5):
+        clock.advance(seconds=8)
+        assert await inbox.extend(receipt)
+        assert await inbox.lapsed() == []
+        assert await inbox.take_over("Ev0123") is None
+
+
+async def test_an_event_that_keeps_failing_is_given_up_on(backend: Backend) -> None:
+    clock = MovableClock()
+    inbox = _inbox(backend, clock, lease=timedelta(seconds=10), max_takes=3)
+    assert await inbox.receive("Ev0123", "{}") is not None
+    for _ in range(2):
+        clock.advance(seconds=11)
+        assert await inbox.take_over("Ev0123") is not None
+    clock.advance(seconds=11)
+    assert await inbox.take_over("Ev0123") is None
+    assert await inbox.pending() == 0
+    assert await inbox.receive("Ev0123", "{}") is None
+
+
+async def test_the_inbox_needs_a_ttl(backend: Backend) -> None:
     with pytest.raises(ValueError, match="positive"):
-        await first_delivery(backend.redis, backend.keys, "Ev0123", ttl_seconds=0)
+        Inbox(backend.redis, backend.keys, ttl_seconds=0, clock=MovableClock())
 
 
 async def test_one_holder_at_a_time(backend: Backend) -> None:
