@@ -18,6 +18,7 @@ from bot.handlers.middleware import attach_services, resolve_actor
 from bot.i18n import Lang
 from bot.mrkdwn import escape
 from bot.services import Services
+from bot.state.health import is_unreachable
 from bot.views.kit import Message
 
 log = logging.getLogger(__name__)
@@ -124,12 +125,94 @@ async def _unhandled(
     return BoltResponse(status=200, body="")
 
 
+def _json_response(answer: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
+    )
+
+
+def _first_input_block(body: dict[str, Any]) -> str | None:
+    view = body.get("view")
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    if isinstance(values, dict):
+        return next((str(block) for block in values), None)
+    return None
+
+
+async def _unavailable(
+    body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond | None
+) -> BoltResponse:
+    """Redis does not answer: nothing was changed. Slack gets its 200 (an error status would
+    show Slack's own failure beside ours, or have the event retried into the same outage) and
+    the person a polite "try again in a minute", where they wait for an answer."""
+    services: Services | None = context.get("services")
+    if services is None:
+        return BoltResponse(status=200, body="")
+    lang = await _lang_of(context, services)
+    text = services.catalog.t(lang, "errors.unavailable")
+    kind = body.get("type")
+    if body.get("command"):
+        return _json_response({"response_type": "ephemeral", **Message.plain_text(text)})
+    if kind == "view_submission":
+        block = _first_input_block(body)
+        if block is not None:
+            return _json_response({"response_action": "errors", "errors": {block: text}})
+        return BoltResponse(status=200, body="")
+    if kind == "block_actions" and respond is not None and respond.response_url:
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception:  # the ack matters more than the courtesy
+            log.info("could not tell a clicker Redis is unavailable", exc_info=True)
+    if kind == "event_callback":
+        await _unavailable_to_message(body, services, text)
+    return BoltResponse(status=200, body="")
+
+
+async def _unavailable_to_message(body: dict[str, Any], services: Services, text: str) -> None:
+    """A question (a mention, a direct message) is answered where it was asked."""
+    event = body.get("event")
+    if not isinstance(event, dict) or event.get("bot_id") or event.get("subtype"):
+        return
+    asked = event.get("type") == "app_mention" or (
+        event.get("type") == "message" and event.get("channel_type") == "im"
+    )
+    channel = event.get("channel")
+    if not asked or not isinstance(channel, str):
+        return
+    thread = event.get("thread_ts") or event.get("ts")
+    try:
+        await services.slack.chat_postMessage(
+            channel=channel,
+            thread_ts=thread if isinstance(thread, str) else None,
+            **Message.plain_text(text),
+        )
+    except Exception:
+        log.info("could not tell an asker Redis is unavailable", exc_info=True)
+
+
+def _redis_away(error: BaseException) -> bool:
+    return is_unreachable(error) or (
+        error.__cause__ is not None and is_unreachable(error.__cause__)
+    )
+
+
 async def _on_error(
-    error: Exception, body: dict[str, Any], context: dict[str, Any], respond: AsyncRespond
+    error: Exception,
+    body: dict[str, Any],
+    context: dict[str, Any],
+    respond: AsyncRespond,
+    response: BoltResponse | None,
 ) -> BoltResponse | None:
     """Anything a handler did not turn into a reply: log it, tell the user politely."""
     if isinstance(error, BoltUnhandledRequestError):
         return await _unhandled(body, context, respond)
+    services_: Services | None = context.get("services")
+    if services_ is not None and _redis_away(error):
+        services_.redis_health.failed(error)  # one line when Redis goes, not one per request
+        answer = await _unavailable(body, context, respond)
+        # After the ack (a click's work) there is no answer left to give Slack.
+        return answer if response is not None else None
     log.error(
         "unhandled %s in a %s request",
         type(error).__name__,

@@ -46,6 +46,16 @@ class Redactor:
         return _EMAIL.sub(r"\1***@\2", text)
 
 
+# The process's redactor, knowing its secrets once `setup_logging` has run.
+_process_redactor = Redactor()
+
+
+def redact(text: str) -> str:
+    """Scrub `text` as every log line is scrubbed, for text kept elsewhere (error texts stored
+    beside an effect or a dead letter, which people read as they read the logs)."""
+    return _process_redactor(text)
+
+
 class _ContextFilter(logging.Filter):
     """Stamps the request id and tenant on each record and scrubs its text."""
 
@@ -111,10 +121,12 @@ class TextFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     """Configure the root logger once for the process (idempotent)."""
+    global _process_redactor
+    _process_redactor = Redactor(secrets)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
-    handler.addFilter(_ContextFilter(Redactor(secrets)))
+    handler.addFilter(_ContextFilter(_process_redactor))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -6,15 +6,26 @@ effects left over (a crashed replica, a failed Slack call), so nothing committed
 
 Effects of one tenant are carried out in the order they were written (a welcome before the
 checklist before the first prompt), so a failing effect stops the ones behind it until it
-succeeds or is given up on. Delivery is at least once; each effect is written to be safe to
-repeat (messages the bot keeps are updated in place by their stored ts).
+succeeds or is given up on.
+
+Each effect has the effect of once, however often it is started:
+- one runner holds it at a time, and extends its claim while a slow Slack call runs;
+- the ts of every message it posts is recorded under the effect's id at once, before anything
+  that may fail after it (remembering the ts on the record can lose a race), so a retry reuses
+  the message instead of posting another;
+- every post carries the effect's mark (message metadata); an effect started again after an
+  unknown outcome (a crash between Slack's answer and the record of it) looks for its message
+  before posting;
+- messages the bot keeps are updated in place by their stored ts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,9 +55,10 @@ from bot.flows.machine import WAITING_STAGES, leaf
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
 from bot.logs import log_context
+from bot.marked import find_marked, mark
 from bot.onboarding import Onboardings, utcnow
 from bot.stalls.policy import StallPolicy
-from bot.state import PendingEffect, RedisOutbox, TenantRecord
+from bot.state import Claim, PendingEffect, RedisOutbox, TenantRecord
 from bot.state.health import RedisHealth, is_unreachable
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
 from bot.views.kit import Message
@@ -59,9 +71,36 @@ from bot.views.text import render
 
 log = logging.getLogger(__name__)
 
-# How long one replica holds an effect; a failed effect is retried after this.
+# How long one replica holds an effect without extending the claim; a failed effect is retried
+# after this. The holder extends it every third of it while the effect runs.
 CLAIM_TTL = timedelta(seconds=30)
 SWEEP_INTERVAL_SECONDS = 15.0
+EFFECT_MARK = "onboarding_effect"
+
+
+@dataclass
+class _Running:
+    """The effect being carried out (in this task): what it has posted so far."""
+
+    claim: Claim
+    since_ts: str  # when the effect was written, as a Slack ts: its posts are all later
+    posts: int = 0
+
+    def next_slot(self) -> str:
+        slot = str(self.posts)
+        self.posts += 1
+        return slot
+
+
+_running: contextvars.ContextVar[_Running | None] = contextvars.ContextVar(
+    "running_effect", default=None
+)
+
+
+def _since_ts(stream_entry_id: str) -> str:
+    """A stream id starts with the ms it was written at; one second earlier, as a Slack ts."""
+    ms = int(stream_entry_id.split("-", 1)[0]) if stream_entry_id[:1].isdigit() else 0
+    return f"{max(ms / 1000 - 1, 0):.6f}"
 
 
 class EffectFailed(Exception):
@@ -93,6 +132,10 @@ class EffectRunner:
     _permalinks: dict[str, str] = field(default_factory=dict)
     _draining: set[str] = field(default_factory=set)
     _again: set[str] = field(default_factory=set)
+    # Whose claims are whose: a claim this runner left behind (Redis went away under it) is
+    # taken back at once; one it is working on is not.
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _inflight: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def outbox(self) -> RedisOutbox:
@@ -122,11 +165,18 @@ class EffectRunner:
     async def _drain_once(self, tenant_id: str) -> None:
         with log_context(tenant=tenant_id):
             for pending in await self.outbox.pending_effects(tenant_id):
-                claim = await self.outbox.claim(tenant_id, pending.effect_id, CLAIM_TTL)
+                key = (tenant_id, pending.effect_id)
+                claim = await self.outbox.claim(
+                    tenant_id,
+                    pending.effect_id,
+                    CLAIM_TTL,
+                    owner=self.owner,
+                    reclaim=key not in self._inflight,
+                )
                 if claim is None:
                     return  # another replica is on it; keep the order by not skipping ahead
                 try:
-                    await self._carry_out(tenant_id, pending)
+                    await self._carry_out_held(tenant_id, pending, claim)
                 except RetryLater as exc:
                     log.info("effect %s deferred: %s", pending.effect_id, exc)
                     # Given back at once: a held claim would stop every later drain at this
@@ -218,6 +268,34 @@ class EffectRunner:
             log.warning("effect %s failed (attempt %s): %s", pending.effect_id, attempts, error)
 
     # -- carrying out ----------------------------------------------------------------------------
+    async def _carry_out_held(self, tenant_id: str, pending: PendingEffect, claim: Claim) -> None:
+        """Carry out an effect while holding its claim, extending the claim as long as it runs."""
+        key = (tenant_id, pending.effect_id)
+        self._inflight.add(key)
+        keeping = asyncio.create_task(self._keep_claim(claim))
+        token = _running.set(_Running(claim, _since_ts(pending.stream_entry_id)))
+        try:
+            await self._carry_out(tenant_id, pending)
+        finally:
+            _running.reset(token)
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
+            self._inflight.discard(key)
+
+    async def _keep_claim(self, claim: Claim) -> None:
+        every = CLAIM_TTL.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self.outbox.extend_claim(claim, CLAIM_TTL):
+                    log.warning("lost the claim on effect %s while running it", claim.effect_id)
+                    return
+            except Exception as exc:  # Redis away: the claim may lapse; the call goes on
+                log.info(
+                    "could not extend the claim on %s: %s", claim.effect_id, type(exc).__name__
+                )
+
     async def _carry_out(self, tenant_id: str, pending: PendingEffect) -> None:
         record = await self.onboardings.get(tenant_id)
         effect: Effect = pending.effect
@@ -256,6 +334,34 @@ class EffectRunner:
                 await self._direct_message(effect)
 
     async def _post(self, channel: str, message: Message, **extra: Any) -> str:
+        """Post a message; inside an effect, once: the effect's earlier post is reused."""
+        running = _running.get()
+        if running is None:
+            return await self._post_now(channel, message, **extra)
+        claim = running.claim
+        slot = running.next_slot()
+        if slot in claim.results:
+            return claim.results[slot]  # posted by an earlier start of this effect
+        marker = mark(EFFECT_MARK, "effect", f"{claim.tenant_id}/{claim.effect_id}/{slot}")
+        ts = None
+        if claim.tries > 1:
+            thread = extra.get("thread_ts")
+            ts = await find_marked(
+                self.slack,
+                channel,
+                marker,
+                since_ts=running.since_ts,
+                thread_ts=thread if isinstance(thread, str) else None,
+            )
+            if ts is not None:
+                log.info("effect %s had posted before; not posting again", claim.effect_id)
+        if ts is None:
+            ts = await self._post_now(channel, message, metadata=marker, **extra)
+        claim.results[slot] = ts
+        await self.outbox.record_result(claim, claim.results)
+        return ts
+
+    async def _post_now(self, channel: str, message: Message, **extra: Any) -> str:
         try:
             resp = await self.slack.chat_postMessage(channel=channel, **message, **extra)
         except SlackApiError as exc:

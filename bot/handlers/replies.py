@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.errors import FlowError
 from bot.i18n import Catalog, Lang
+from bot.marked import find_marked, mark
 from bot.mrkdwn import escape, mention
 from bot.onboarding import ConversationError, StalePrompt
 from bot.state import Contention, CorruptRecord, TenantNotFound, UnknownSchemaVersion
@@ -55,37 +56,6 @@ def explain(exc: Exception, catalog: Catalog, lang: Lang) -> str:
 REPLY_EVENT_TYPE = "onboarding_reply"
 
 
-def _answers(message: dict[str, Any], event_id: str) -> bool:
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
-    return (
-        isinstance(metadata, dict)
-        and metadata.get("event_type") == REPLY_EVENT_TYPE
-        and isinstance(payload, dict)
-        and payload.get("event_id") == event_id
-    )
-
-
-async def _already_answered(
-    client: AsyncWebClient, channel: str, event_id: str, thread_ts: str | None, since_ts: str
-) -> bool:
-    """Whether a reply carrying `event_id` is already there: asked only when an earlier take of
-    the event may have posted it and died before saying so."""
-    try:
-        if thread_ts:
-            resp = await client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            resp = await client.conversations_history(
-                channel=channel, oldest=since_ts, include_all_metadata=True, limit=200
-            )
-    except SlackApiError as exc:
-        log.warning("could not look for an earlier reply: %s", exc.response.get("error"))
-        return False
-    return any(_answers(m, event_id) for m in resp.get("messages") or [])
-
-
 async def answer_event(
     client: AsyncWebClient,
     event: dict[str, Any],
@@ -105,12 +75,12 @@ async def answer_event(
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
         return
     since = str(event.get("ts") or "0")
-    if receipt.takes > 1 and await _already_answered(
-        client, channel, receipt.event_id, thread_ts, since
+    metadata = mark(REPLY_EVENT_TYPE, "event_id", receipt.event_id)
+    if receipt.takes > 1 and await find_marked(
+        client, channel, metadata, since_ts=since, thread_ts=thread_ts
     ):
         log.info("event %s was answered before; not answering twice", receipt.event_id)
         return
-    metadata = {"event_type": REPLY_EVENT_TYPE, "event_payload": {"event_id": receipt.event_id}}
     await client.chat_postMessage(
         channel=channel, thread_ts=thread_ts, metadata=metadata, **message
     )

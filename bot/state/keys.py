@@ -46,6 +46,16 @@ class Keys:
         """Stream of effects given up on (too many failures, or unreadable), kept for people."""
         return f"{self.prefix}:{{{tenant_id}}}:outbox:dead"
 
+    def outbox_tries(self, tenant_id: str) -> str:
+        """Hash: effect id -> how many times a runner has started it (a second start may follow
+        one whose outcome is unknown: a crash, a call that timed out)."""
+        return f"{self.prefix}:{{{tenant_id}}}:outbox:tries"
+
+    def outbox_results(self, tenant_id: str) -> str:
+        """Hash: effect id -> what carrying it out has produced so far (the ts of each message
+        it posted, as JSON), so a retried effect does not post again."""
+        return f"{self.prefix}:{{{tenant_id}}}:outbox:results"
+
     def effect_claim(self, tenant_id: str, effect_id: str) -> str:
         """Held (SET NX PX) by the replica carrying out one effect right now."""
         return f"{self.prefix}:{{{tenant_id}}}:claim:{effect_id}"
@@ -59,6 +69,8 @@ class Keys:
             self.outbox_attempts(tenant_id),
             self.outbox_errors(tenant_id),
             self.outbox_dead(tenant_id),
+            self.outbox_tries(tenant_id),
+            self.outbox_results(tenant_id),
         )
 
     # -- per tenant: SIP-trunk tickets (bot.tickets) ------------------------------------

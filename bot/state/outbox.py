@@ -32,8 +32,9 @@ against a retried command: a dropped connection can make it count one failure tw
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import TypeAdapter, ValidationError
@@ -42,6 +43,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bot.flows.effects import Effect
+from bot.logs import redact
 from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, delete_if_equal, positive_ms
 from bot.state.errors import Contention, CorruptOutboxEntry
 from bot.state.keys import Keys
@@ -69,11 +71,18 @@ class PendingEffect:
 
 @dataclass(frozen=True)
 class Claim:
-    """Proof that this runner holds an effect; needed to release it early."""
+    """Proof that this runner holds an effect; needed to extend or release it.
+
+    `tries`: how many times a runner has started this effect, this one included; above one, an
+    earlier start may have done part of it (a crash, a call that timed out). `results`: what
+    earlier starts recorded (`record_result`), e.g. the ts of each message already posted.
+    """
 
     tenant_id: str
     effect_id: str
     token: str
+    tries: int = 1
+    results: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,29 +143,74 @@ class RedisOutbox:
             )
         return pending
 
-    async def claim(self, tenant_id: str, effect_id: str, ttl: timedelta) -> Claim | None:
-        """Take the effect for `ttl` so no other replica runs it meanwhile (SET NX PX).
+    async def claim(
+        self,
+        tenant_id: str,
+        effect_id: str,
+        ttl: timedelta,
+        *,
+        owner: str = "",
+        reclaim: bool = False,
+    ) -> Claim | None:
+        """Take the effect for `ttl` so no other runner runs it meanwhile.
 
         Returns None when another runner holds it, or when it is no longer in the outbox:
         checked under WATCH, so a runner working from a stale list cannot claim an effect
-        another runner has just finished.
+        another runner has just finished. The claim's token starts with `owner`; with `reclaim`,
+        a claim this owner left behind (its call failed with Redis away, so it could not be
+        released) is taken again rather than waited out.
         """
         ttl_ms = positive_ms(ttl)
         claim_key = self._keys.effect_claim(tenant_id, effect_id)
-        token = uuid.uuid4().hex
+        token = f"{owner}:{uuid.uuid4().hex}"
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(self._keys.outbox(tenant_id))
+                    await pipe.watch(self._keys.outbox(tenant_id), claim_key)
                     if await self._locate(pipe, tenant_id, effect_id) is None:
                         return None
+                    held = opt_bytes(await pipe.get(claim_key))
+                    ours = held is not None and held.decode(errors="replace").startswith(
+                        f"{owner}:"
+                    )
+                    if held is not None and not (reclaim and owner and ours):
+                        return None
                     begin_multi(pipe)
-                    pipe.set(claim_key, token, nx=True, px=ttl_ms)
-                    (taken,) = await pipe.execute()
-                    return Claim(tenant_id, effect_id, token) if taken else None
+                    pipe.set(claim_key, token, px=ttl_ms)
+                    pipe.hincrby(self._keys.outbox_tries(tenant_id), effect_id, 1)
+                    pipe.hget(self._keys.outbox_results(tenant_id), effect_id)
+                    _, tries, raw_results = await pipe.execute()
+                    return Claim(tenant_id, effect_id, token, int(tries), _results(raw_results))
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
+
+    async def extend_claim(self, claim: Claim, ttl: timedelta) -> bool:
+        """Keep holding the effect while a slow call runs; False if the claim is no longer ours
+        (it lapsed and another runner took it)."""
+        key = self._keys.effect_claim(claim.tenant_id, claim.effect_id)
+        for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    if opt_bytes(await pipe.get(key)) != claim.token.encode():
+                        return False
+                    begin_multi(pipe)
+                    pipe.pexpire(key, positive_ms(ttl))
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    await backoff(attempt)
+        return False
+
+    async def record_result(self, claim: Claim, results: dict[str, str]) -> None:
+        """Keep what the effect has produced so far (before anything that may fail after it),
+        so that a retry of the effect does not do it again."""
+        await self._redis.hset(
+            self._keys.outbox_results(claim.tenant_id),
+            claim.effect_id,
+            json.dumps(results, separators=(",", ":")),
+        )
 
     async def release_claim(self, claim: Claim) -> bool:
         """Give the effect back early; refused (False) if the claim expired or is not ours."""
@@ -177,7 +231,9 @@ class RedisOutbox:
                     begin_multi(pipe)
                     pipe.hincrby(self._keys.outbox_attempts(tenant_id), effect_id, 1)
                     pipe.hset(
-                        self._keys.outbox_errors(tenant_id), effect_id, error[:MAX_ERROR_CHARS]
+                        self._keys.outbox_errors(tenant_id),
+                        effect_id,
+                        redact(error)[:MAX_ERROR_CHARS],
                     )
                     count, _ = await pipe.execute()
                     return int(count)
@@ -238,7 +294,7 @@ class RedisOutbox:
                                 {
                                     b"effect_id": fields.get(b"effect_id", b""),
                                     b"effect": fields.get(b"effect", b""),
-                                    b"reason": dead_reason[:MAX_ERROR_CHARS],
+                                    b"reason": redact(dead_reason)[:MAX_ERROR_CHARS],
                                     b"attempts": attempts,
                                 },
                                 maxlen=DEAD_MAXLEN,
@@ -248,6 +304,8 @@ class RedisOutbox:
                     if effect_id is not None:
                         pipe.hdel(keys.outbox_attempts(tenant_id), effect_id)
                         pipe.hdel(keys.outbox_errors(tenant_id), effect_id)
+                        pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
+                        pipe.hdel(keys.outbox_results(tenant_id), effect_id)
                         pipe.delete(keys.effect_claim(tenant_id, effect_id.decode()))
                     if remaining <= 0:
                         pipe.srem(keys.outbox_pending(), tenant_id)
@@ -265,3 +323,17 @@ class RedisOutbox:
             if fields.get(b"effect_id") == wanted:
                 return entry_id
         return None
+
+
+def _results(raw: bytes | None) -> dict[str, str]:
+    """What an earlier start of an effect recorded; nothing when unreadable (then the effect
+    is done again, as before results were kept)."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import OPS_CHANNEL, SIGNING_SECRET
@@ -114,3 +120,30 @@ class ServeProcess:
 
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def start_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on `port`, once it answers PING. With `data_dir`, every write
+    is on disk before it is acknowledged (AOF, fsync always), so a restart keeps the data, as a
+    managed Redis that fails over does; without, it keeps nothing."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    if data_dir is None:
+        args += ["--appendonly", "no"]
+    else:
+        args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.02)  # redis-server is starting: poll its port again

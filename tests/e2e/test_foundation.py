@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from tests.e2e.conftest import (
     make_settings,
     written_by_requests,
 )
+from tests.e2e.processes import free_port, start_redis
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 
@@ -158,40 +157,11 @@ async def test_healthz_answers_200_when_redis_answers(bot: HttpService) -> None:
         assert (await resp.json())["redis"] == "ok"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throwaway redis-server on `port`, once it answers PING."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed")
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return proc
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-
-
 @pytest.fixture
 def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A Redis of our own, so the test can stop it under the running service."""
-    port = _free_port()
-    proc = _start_redis(port)
+    port = free_port()
+    proc = start_redis(port)
     try:
         yield f"redis://127.0.0.1:{port}/0", proc
     finally:
@@ -334,7 +304,7 @@ async def test_a_redis_outage_is_told_in_one_line_and_its_end_in_another(
             loud = [r for r in caplog.records if r.levelno >= logging.WARNING and r not in down]
             assert loud == [] and not any(r.exc_info or r.exc_text for r in caplog.records)
 
-            again = _start_redis(port)
+            again = start_redis(port)
             await _until(lambda: "is back" in caplog.text, "the all-clear")
             async with http.get(health) as resp:
                 assert resp.status == 200

@@ -3,6 +3,8 @@ out by the next process that starts, in order."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.flows.effects import NotifyCustomer, PostStepPrompt, UpdateChecklist
 from bot.flows.engine import next_action
 from bot.flows.model import Step
@@ -15,6 +17,7 @@ from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, SE, delete_under, make_settings
 from tests.e2e.journey import message_text
 from tests.fakeslack.server import FakeSlack
+from tests.waiting import eventually
 
 
 async def test_effects_committed_before_a_crash_are_carried_out_after_restart(
@@ -49,3 +52,63 @@ async def test_effects_committed_before_a_crash_are_carried_out_after_restart(
         await delete_under(keys)
     # Carried out once: nothing is left to repeat.
     assert len(fake.calls("chat.postMessage")) == 3
+
+
+async def test_effects_a_dead_replica_had_started_are_not_carried_out_twice(
+    fake: FakeSlack, keys: Keys
+) -> None:
+    """A replica took the welcome and posted it, but died before it could record that; it took
+    the checklist, posted it and recorded its ts, but died before remembering it on the record.
+    Their claims lapsed. The next replica finds both messages and posts neither again."""
+    redis = create_redis(REDIS_URL)
+    record = TenantRecord.new(
+        tenant_id="acme-crash2", company="Acme", channel_id=CHANNEL, created_by=SE, lang=Lang.EN
+    )
+    effects = [
+        NotifyCustomer(message="conversation.welcome", params={"company": "Acme"}),
+        UpdateChecklist(),
+        PostStepPrompt(step=Step.ACCOUNT, next_action=next_action(record.onboarding)),
+    ]
+    store = RedisTenantStore(redis, keys)
+    try:
+        await store.create(record, effects)
+        welcome, checklist, _prompt = await store.outbox.pending_effects(record.tenant_id)
+        for started in (welcome, checklist):
+            claim = await store.outbox.claim(
+                record.tenant_id, started.effect_id, timedelta(seconds=30), owner="dead"
+            )
+            assert claim is not None
+            posted = fake.add_message(
+                CHANNEL, "as the dead replica posted it", user=fake.bot_user_id
+            )
+            posted.metadata = {
+                "event_type": "onboarding_effect",
+                "event_payload": {"effect": f"{record.tenant_id}/{started.effect_id}/0"},
+            }
+            if started is checklist:
+                await store.outbox.record_result(claim, {"0": posted.ts})
+                checklist_ts = posted.ts
+            # Its claim ran out.
+            await redis.delete(keys.effect_claim(record.tenant_id, started.effect_id))
+    finally:
+        await redis.aclose()
+
+    settings = make_settings(fake)
+    service = await HttpService.start(settings, await Services.start(settings, keys=keys))
+    try:
+        await fake.wait_for_message(
+            channel=CHANNEL, where=lambda m: "Step 1: Register" in message_text(m)
+        )
+
+        async def settled() -> bool:
+            return not await service.services.store.outbox.pending_effects(record.tenant_id)
+
+        await eventually(settled, timeout=10, what="the outbox is empty")
+        # The checklist the dead replica posted is the one kept (and updated from now on).
+        stored = await service.services.store.get(record.tenant_id)
+        assert stored is not None and stored.slack.checklist_ts == checklist_ts
+    finally:
+        await service.stop()
+        await delete_under(keys)
+    assert len(fake.messages(CHANNEL)) == 3
+    assert len(fake.calls("chat.postMessage")) == 1  # only the prompt was still to post
