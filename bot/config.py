@@ -50,6 +50,11 @@ class TicketBackend(StrEnum):
     WEBHOOK = "webhook"
 
 
+# Failures in a row after which a ticket backend is given up on (TICKET_MAX_ATTEMPTS): with the
+# dispatcher's backoff (30 s doubling, capped at an hour), eight span about an hour.
+DEFAULT_TICKET_MAX_ATTEMPTS = 8
+
+
 class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
 
@@ -149,6 +154,9 @@ class Settings(BaseSettings):
     jira_issue_type: str = "Task"
     ticket_webhook_url: str | None = None
     ticket_webhook_secret: SecretStr | None = None
+    # Failures in a row after which a backend is given up on and the SEs are told on the card
+    # (a 4xx that retrying cannot change gives up at once).
+    ticket_max_attempts: int = Field(default=DEFAULT_TICKET_MAX_ATTEMPTS, ge=1, le=50)
 
     @field_validator("stalled_after_hours")
     @classmethod

@@ -25,6 +25,7 @@ class ActionId(StrEnum):
     APPROVE_SCRIPT = "review.script.approve"
     REJECT_SCRIPT = "review.script.reject"
     ADVANCE_SIP_STAGE = "ticket.sip.advance"
+    RETRY_SIP_TICKET = "ticket.sip.retry"  # value: tenant and ticket (backends given up on)
     # Stalls (SEs): on the SE's notice, and the confirmation of a second nudge.
     NUDGE = "stall.nudge"  # value: tenant|since (the stall shown)
     SNOOZE = "stall.snooze"

@@ -123,7 +123,7 @@ class Services:
         onboardings = Onboardings(store, clock=clock, policy=policy)
         locales = LocaleCache(slack)
         tickets = TicketDispatcher(
-            settings, http=http, slack=slack, catalog=catalog, redis=redis, keys=keys
+            settings, http=http, slack=slack, catalog=catalog, redis=redis, keys=keys, clock=clock
         )
         runner = EffectRunner(
             onboardings=onboardings,

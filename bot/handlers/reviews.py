@@ -31,6 +31,7 @@ from bot.ids import ActionId, CallbackId, action_pattern
 from bot.onboarding import ConversationError
 from bot.services import Services
 from bot.state import TenantRecord
+from bot.tickets import TicketBusy, TicketNotFound, ticket_view_from_record
 from bot.views.forms import submitted_text
 from bot.views.refs import FormMeta, parse_form
 from bot.views.reviews import (
@@ -40,12 +41,23 @@ from bot.views.reviews import (
     reject_form,
     stage_value,
 )
+from bot.views.ticket import parse_retry
 
 log = logging.getLogger(__name__)
 
 
 class NotReviewer(ConversationError):
     key = "reviews.not_se"
+
+
+class TicketRetryBusy(ConversationError):
+    key = "tickets.retry.busy"
+
+
+class StaleTicketCard(ConversationError):
+    """The card's ticket is no longer the tenant's (the request was made again)."""
+
+    key = "conversation.errors.unknown_action"
 
 
 def _require_se(actor: Actor) -> None:
@@ -169,6 +181,46 @@ async def on_advance_stage(
     await _act(click, tenant, AdvanceSipStage(ticket_id=ticket, stage=stage))
 
 
+async def on_retry_ticket(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """An SE's Retry on a ticket card: each backend given up on gets one more try, now; the
+    card then shows how it went (delivered, or given up again)."""
+    await ack()
+    click = Click.of(body, context, client, respond)
+    services = click.services
+    try:
+        _require_se(click.actor)
+        parsed = parse_retry(action.get("value"))
+        if parsed is None:
+            raise InvalidValue(InputField.EVENT, "malformed")
+        tenant, ticket = parsed
+        record = await services.onboardings.get(tenant)
+        view = ticket_view_from_record(record, services.catalog, ticket)
+    except TicketNotFound:
+        await click.refuse(StaleTicketCard())
+        return
+    except (*EXPECTED, ValueError) as exc:
+        await click.refuse(exc)
+        return
+    try:
+        report = await services.runner.tickets.retry(view)
+    except TicketBusy:
+        await click.refuse(TicketRetryBusy())
+        return
+    log.info(
+        "ticket %s: retried by %s; given up on: %s",
+        ticket,
+        click.actor.user_id,
+        ", ".join(report.given_up) or "none",
+    )
+
+
 # Stand-ins for what the SE has not typed yet: both pass their own checks, so a dry run with
 # them is refused only for the other reasons (an older card, a colleague who was faster).
 _PENDING_REASON = "-"
@@ -237,6 +289,7 @@ def register(app: AsyncApp) -> None:
     app.action(action_pattern(ActionId.REJECT_DOCUMENT))(on_reject)
     app.action(action_pattern(ActionId.REJECT_SCRIPT))(on_reject)
     app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(on_advance_stage)
+    app.action(action_pattern(ActionId.RETRY_SIP_TICKET))(on_retry_ticket)
     for callback in (
         CallbackId.REJECT_DOCUMENT,
         CallbackId.REJECT_SCRIPT,

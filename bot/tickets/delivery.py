@@ -38,10 +38,14 @@ class BackendError(Exception):
     """A backend call failed. `reason` is short, for people, and never carries a secret:
     backends build it from status codes and exception class names, not from raw messages."""
 
-    def __init__(self, reason: str, *, retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retry_after: timedelta | None = None, permanent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after  # what the server asked for (429 Retry-After)
+        # Asking again cannot help (a 400, 401, 403, 404, 422): the dispatcher gives up at once.
+        self.permanent = permanent
 
 
 class Backend(Protocol):
@@ -71,6 +75,8 @@ class Backend(Protocol):
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
+    # Given up on before the backend took the ticket: an SE opens it there by hand (or retries).
+    FAILED = "failed"
 
 
 class DeliveryState(BaseModel):
@@ -91,10 +97,24 @@ class DeliveryState(BaseModel):
     # Delivered, but showing the latest stage or statuses failed and must be retried.
     update_pending: bool = False
     delivered_at: AwareDatetime | None = None
+    # When the dispatcher stopped trying: FAILED (never delivered), or DELIVERED with a stage
+    # update given up on. Nothing is tried again until an SE asks for it.
+    gave_up_at: AwareDatetime | None = None
+    # The last failure will not change by retrying (a 4xx such as 400, 401, 403, 404).
+    permanent: bool = False
 
     @property
     def delivered(self) -> bool:
         return self.status is DeliveryStatus.DELIVERED
+
+    @property
+    def given_up(self) -> bool:
+        return self.gave_up_at is not None
+
+    @property
+    def owed(self) -> bool:
+        """Something is still to be done here and will be retried on its own."""
+        return not self.given_up and (not self.delivered or self.update_pending)
 
     def delivery(self) -> Delivery | None:
         if not self.delivered or self.external_id is None:
@@ -121,6 +141,33 @@ class DeliveryState(BaseModel):
                 "last_error": reason[:MAX_ERROR_CHARS],
                 "next_attempt_at": next_attempt_at,
                 "update_pending": self.delivered,
+            }
+        )
+
+    def gave_up(self, reason: str, now: datetime, *, permanent: bool) -> DeliveryState:
+        """The attempt that failed was the last one: dead-lettered, shown, left alone."""
+        return self.model_copy(
+            update={
+                "status": DeliveryStatus.DELIVERED if self.delivered else DeliveryStatus.FAILED,
+                "attempts": self.attempts + 1,
+                "last_error": reason[:MAX_ERROR_CHARS],
+                "next_attempt_at": None,
+                "update_pending": False,
+                "gave_up_at": now,
+                "permanent": permanent,
+            }
+        )
+
+    def retried(self) -> DeliveryState:
+        """An SE asked for another try: owed again, due now. The attempts and the error stay,
+        for the card, until the try succeeds."""
+        return self.model_copy(
+            update={
+                "status": DeliveryStatus.DELIVERED if self.delivered else DeliveryStatus.PENDING,
+                "next_attempt_at": None,
+                "update_pending": self.delivered,
+                "gave_up_at": None,
+                "permanent": False,
             }
         )
 
@@ -161,7 +208,17 @@ class DispatchReport:
 
     @property
     def pending(self) -> tuple[str, ...]:
-        return tuple(name for name, state in self.states.items() if not state.delivered)
+        """Not delivered and still being tried."""
+        return tuple(
+            name
+            for name, state in self.states.items()
+            if not state.delivered and not state.given_up
+        )
+
+    @property
+    def given_up(self) -> tuple[str, ...]:
+        """Dead-lettered: never delivered, or a stage update, given up on."""
+        return tuple(name for name, state in self.states.items() if state.given_up)
 
     @property
     def updates_pending(self) -> tuple[str, ...]:
@@ -173,7 +230,7 @@ class DispatchReport:
         times = [
             s.next_attempt_at
             for s in self.states.values()
-            if s.next_attempt_at is not None and (not s.delivered or s.update_pending)
+            if s.next_attempt_at is not None and s.owed
         ]
         return min(times) if times else None
 

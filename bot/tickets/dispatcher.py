@@ -8,6 +8,11 @@ both may run more than once (at-least-once delivery), so both are idempotent:
   `next_attempt_at` (exponential backoff with jitter, or the server's Retry-After).
 - Each round delivers to what it can, records the rest, then raises `TicketsPending` if anything
   is still owed, so the outbox tries again later. A slow or dead backend never holds up another.
+- A backend is given up on after `TICKET_MAX_ATTEMPTS` failures in a row, or at once when it
+  answers a 4xx that retrying cannot change (400, 401, 403, 404, 422...). Its state says so
+  (`gave_up_at`, the last error), one log line says so, the card tells the SEs to open it by
+  hand, and it is no longer owed: the effect completes instead of coming back forever. An SE's
+  Retry on the card (`retry`) gives each given-up backend one more try.
 - Backends that display statuses (the Slack card) go last and are refreshed whenever another
   backend's status changed in the round, so the card shows "Jira: pending — attempts: 3…".
 - One round per ticket at a time (a Redis lock with a ttl): two runners must not both post a card.
@@ -114,6 +119,7 @@ class TicketDispatcher:
         rng: random.Random | None = None,
         http_timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         backends: Sequence[Backend] | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         """Builds the backends named by `settings.ticket_backends` unless `backends` is given.
 
@@ -125,6 +131,7 @@ class TicketDispatcher:
         self._redis = redis
         self._keys = keys
         self._clock = clock
+        self._max_attempts = max_attempts or settings.ticket_max_attempts
         # Jitter only spreads retries out; it needs no cryptographic quality.
         self._rng = rng or random.Random()  # noqa: S311
         self._redact = Redactor(ticket_secrets(settings))
@@ -213,6 +220,15 @@ class TicketDispatcher:
         """
         return await self._round(ticket, _Mode.STAGE)
 
+    async def retry(self, ticket: TicketView) -> DispatchReport:
+        """An SE asked for another try: each backend given up on gets exactly one, now (a new
+        failure gives up again at once, since nothing would come back for a second one); the
+        others are left to their own schedule. Raises `TicketBusy` as `open` does."""
+        try:
+            return await self._round(ticket, _Mode.STAGE, retry=True)
+        except TicketsPending as exc:
+            return exc.report  # owed by an effect still in the outbox, which retries it
+
     async def status(self, ticket: TicketView) -> dict[str, DeliveryState]:
         """Each configured backend's delivery state, in configuration order (for the UI)."""
         stored = await self._load(ticket)
@@ -220,7 +236,9 @@ class TicketDispatcher:
 
     # -- one round -----------------------------------------------------------------------
 
-    async def _round(self, ticket: TicketView, mode: _Mode) -> DispatchReport:
+    async def _round(
+        self, ticket: TicketView, mode: _Mode, *, retry: bool = False
+    ) -> DispatchReport:
         lock_key = self._keys.ticket_lock(ticket.tenant_id, ticket.ticket_id)
         token = uuid.uuid4().hex.encode()
         ttl_ms = int(LOCK_TTL.total_seconds() * 1000)
@@ -228,6 +246,10 @@ class TicketDispatcher:
             raise TicketBusy(ticket.ticket_id)
         try:
             states = await self.status(ticket)
+            last_try: set[str] = set()
+            if retry:
+                last_try = {name for name, state in states.items() if state.given_up}
+                states.update((name, states[name].retried()) for name in last_try)
             # Backends that only receive the ticket go first, side by side; the card last, so
             # it is posted (or refreshed) showing how they fared.
             plain = [b for b in self._backends if not b.shows_status]
@@ -235,7 +257,12 @@ class TicketDispatcher:
             # return_exceptions: a Redis failure in one step must not leave the others running
             # unattended after the lock is released; wait for all, then raise.
             results = await asyncio.gather(
-                *(self._step(b, ticket, states[b.name], mode, refresh=False) for b in plain),
+                *(
+                    self._step(
+                        b, ticket, states[b.name], mode, refresh=False, last=b.name in last_try
+                    )
+                    for b in plain
+                ),
                 return_exceptions=True,
             )
             outcomes: list[_Outcome] = []
@@ -247,7 +274,12 @@ class TicketDispatcher:
             others_changed = any(o.attempted for o in outcomes)
             for backend in cards:
                 outcome = await self._step(
-                    backend, ticket, states[backend.name], mode, refresh=others_changed
+                    backend,
+                    ticket,
+                    states[backend.name],
+                    mode,
+                    refresh=others_changed or retry,
+                    last=backend.name in last_try,
                 )
                 states[outcome.name] = outcome.state
                 outcomes.append(outcome)
@@ -260,16 +292,14 @@ class TicketDispatcher:
             states=states,
             attempted=tuple(o.name for o in outcomes if o.attempted),
             skipped=tuple(
-                name
-                for name, state in states.items()
-                if (not state.delivered or state.update_pending) and not state.due(now)
+                name for name, state in states.items() if state.owed and not state.due(now)
             ),
         )
         waiting = tuple(
             b.name
             for b in self._backends
-            if not states[b.name].delivered
-            or (states[b.name].update_pending and (mode is _Mode.STAGE or b.shows_status))
+            if states[b.name].owed
+            and (not states[b.name].delivered or mode is _Mode.STAGE or b.shows_status)
         )
         if waiting:
             raise TicketsPending(report, waiting=waiting)
@@ -283,9 +313,15 @@ class TicketDispatcher:
         mode: _Mode,
         *,
         refresh: bool,
+        last: bool = False,
     ) -> _Outcome:
-        """Open, update or leave one backend; record what happened."""
+        """Open, update or leave one backend; record what happened. `last`: a failure now gives
+        up whatever the count (an SE's one more try)."""
         now = self._clock()
+        # Dead-lettered: left alone until an SE retries (a Jira issue opened by hand must not
+        # get a twin). A card that exists still shows the ticket's stage and its statuses.
+        if state.given_up and not (backend.shows_status and state.delivered):
+            return _Outcome(backend.name, state, attempted=False)
         delivery = state.delivery()
         # `open` never touches a backend that has the ticket, except the status card.
         updates_allowed = mode is _Mode.STAGE or backend.shows_status
@@ -306,16 +342,31 @@ class TicketDispatcher:
                 result = await backend.update(ticket, delivery) or delivery
         except Exception as exc:  # one backend's failure, whatever it is, must not stop others
             reason = self._reason(exc)
-            new = state.failed(reason, now + self._delay(state.attempts + 1, exc))
-            log.warning(
-                "ticket %s: %s %s failed (attempt %d): %s",
-                ticket.ticket_id,
-                backend.name,
-                action,
-                new.attempts,
-                reason,
-                exc_info=not isinstance(exc, BackendError),
-            )
+            permanent = isinstance(exc, BackendError) and exc.permanent
+            if permanent or last or state.attempts + 1 >= self._max_attempts:
+                new = state.gave_up(reason, now, permanent=permanent)
+                # The dead letter: the state above, and this one line (the reason is redacted).
+                log.error(
+                    "ticket %s: gave up on %s %s after %d attempt(s)%s: %s",
+                    ticket.ticket_id,
+                    backend.name,
+                    action,
+                    new.attempts,
+                    " (will not change by retrying)" if permanent else "",
+                    reason,
+                    exc_info=not isinstance(exc, BackendError),
+                )
+            else:
+                new = state.failed(reason, now + self._delay(state.attempts + 1, exc))
+                log.warning(
+                    "ticket %s: %s %s failed (attempt %d): %s",
+                    ticket.ticket_id,
+                    backend.name,
+                    action,
+                    new.attempts,
+                    reason,
+                    exc_info=not isinstance(exc, BackendError),
+                )
         else:
             assert result is not None
             new = state.succeeded(result, int(ticket.stage), now)

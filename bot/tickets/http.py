@@ -8,12 +8,13 @@ a token in its path or query.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from bot.tickets.delivery import BackendError
 
@@ -21,12 +22,17 @@ from bot.tickets.delivery import BackendError
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 # Answers are small JSON documents; more than this is not an answer we want to read.
 MAX_BODY_BYTES = 256 * 1024
+# 4xx answers that may change if asked again (timeout, conflict, too early, rate limited); every
+# other 4xx says the request itself is wrong (bad fields, credentials, permissions, a missing
+# project), and asking again only repeats it.
+RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 
 
 @dataclass(frozen=True)
 class HttpReply:
     status: int
-    headers: Mapping[str, str]
+    # Header names are case-insensitive (RFC 9110): `retry-after` is `Retry-After`.
+    headers: CIMultiDictProxy[str]
     body: bytes
 
     @property
@@ -63,7 +69,8 @@ async def send(
                 if size > MAX_BODY_BYTES:
                     break
                 chunks.append(chunk)
-            return HttpReply(resp.status, dict(resp.headers), b"".join(chunks))
+            headers = CIMultiDictProxy(CIMultiDict(resp.headers))
+            return HttpReply(resp.status, headers, b"".join(chunks))
     except TimeoutError:
         raise BackendError(f"{what}: no answer within {limits.total:g} s") from None
     except aiohttp.ClientConnectionError as exc:
@@ -72,23 +79,37 @@ async def send(
         raise BackendError(f"{what}: {type(exc).__name__}") from None
 
 
-def retry_after(headers: Mapping[str, str]) -> timedelta | None:
+def retry_after(headers: CIMultiDictProxy[str]) -> timedelta | None:
+    """The delay a server asked for in seconds (`Retry-After: 120`); the HTTP-date form is
+    ignored, the backoff then decides."""
     value = headers.get("Retry-After", "").strip()
     return timedelta(seconds=int(value)) if value.isdigit() else None
+
+
+def permanent(status: int) -> bool:
+    """True when asking again cannot get another answer (see `RETRYABLE_4XX`)."""
+    return 400 <= status < 500 and status not in RETRYABLE_4XX
 
 
 def raise_for_status(
     reply: HttpReply, what: str, detail: Callable[[HttpReply], str | None] | None = None
 ) -> None:
-    """Raise `BackendError` for anything but 2xx; `detail` may add a short, safe explanation."""
+    """Raise `BackendError` for anything but 2xx; `detail` may add a short, safe explanation.
+    A 4xx that will not change is marked permanent, so the dispatcher gives up at once."""
     if reply.ok:
         return
     status = reply.status
+    after = retry_after(reply.headers)
     if status == 429:
-        raise BackendError(
-            f"{what}: HTTP 429 (rate limited)", retry_after=retry_after(reply.headers)
-        )
+        raise BackendError(f"{what}: HTTP 429 (rate limited)", retry_after=after)
     if status in (401, 403):
-        raise BackendError(f"{what}: HTTP {status} (check the credentials and permissions)")
+        raise BackendError(
+            f"{what}: HTTP {status} (check the credentials and permissions)", permanent=True
+        )
     extra = detail(reply) if detail is not None and 400 <= status < 500 else None
-    raise BackendError(f"{what}: HTTP {status}" + (f": {extra}" if extra else ""))
+    raise BackendError(
+        f"{what}: HTTP {status}" + (f": {extra}" if extra else ""),
+        # A 503 often says when to come back; a 4xx that will not change has nothing to wait for.
+        retry_after=None if permanent(status) else after,
+        permanent=permanent(status),
+    )

@@ -2,7 +2,9 @@
 
 Header with company and ticket id; every field; TCCC's SIP parameters as a block to copy; the
 stages as a progress line; how delivery to the other backends is going; one button to move the
-ticket to its next stage. Every sentence comes from the content (`tickets.*`) in `ops_lang`.
+ticket to its next stage. When a backend was given up on, a warning says which, and what the SEs
+do (open it there by hand), with a button to try once more. Every sentence comes from the
+content (`tickets.*`) in `ops_lang`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def status_line(catalog: Catalog, lang: Lang, name: str, state: DeliveryState) -
     """One backend's delivery status, e.g. "Jira: pending — attempts: 3, last error: HTTP 503"."""
     backend = backend_label(catalog, lang, name)
     error = escape(state.last_error) if state.last_error else "-"
+    if state.given_up:
+        if state.delivered:
+            key = "tickets.status.update_failed"
+        else:
+            key = "tickets.status.refused" if state.permanent else "tickets.status.failed"
+        return catalog.t(lang, key, backend=backend, attempts=state.attempts, error=error)
     if state.delivered and state.update_pending:
         return catalog.t(
             lang,
@@ -77,6 +85,24 @@ def advance_value(view: TicketView) -> str | None:
     )
 
 
+def retry_value(view: TicketView) -> str:
+    return json.dumps({"tenant": view.tenant_id, "ticket": view.ticket_id}, separators=(",", ":"))
+
+
+def parse_retry(value: object) -> tuple[str, str] | None:
+    """(tenant, ticket) from a Retry button's value, or None when it is not one."""
+    try:
+        data = json.loads(str(value))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    tenant, ticket = data.get("tenant"), data.get("ticket")
+    if not isinstance(tenant, str) or not isinstance(ticket, str) or not tenant or not ticket:
+        return None
+    return tenant, ticket
+
+
 def ticket_card(
     view: TicketView,
     catalog: Catalog,
@@ -104,18 +130,26 @@ def ticket_card(
         )
         blocks.append(context(f"{catalog.t(lang, 'tickets.status.title')}: {lines}"))
 
+    given_up = [name for name, state in statuses.items() if state.given_up]
+    if given_up:
+        names = catalog.t(lang, "tickets.status.separator").join(
+            backend_label(catalog, lang, name) for name in given_up
+        )
+        blocks.append(section(catalog.t(lang, "tickets.gave_up.notice", backends=names)))
+
+    elements = []
     value = advance_value(view)
     if value is not None and view.next_stage is not None:
         label = catalog.t(
             lang, "tickets.button.advance", stage=stage_label(catalog, lang, view.next_stage)
         )
-        blocks.append(
-            actions(
-                [button(label, ActionId.ADVANCE_SIP_STAGE.value, value, style="primary")],
-                block_id=ACTIONS_BLOCK_ID,
-            )
-        )
-    else:
+        elements.append(button(label, ActionId.ADVANCE_SIP_STAGE.value, value, style="primary"))
+    if given_up:
+        retry = catalog.t(lang, "tickets.button.retry")
+        elements.append(button(retry, ActionId.RETRY_SIP_TICKET.value, retry_value(view)))
+    if elements:
+        blocks.append(actions(elements, block_id=ACTIONS_BLOCK_ID))
+    if view.is_complete:
         blocks.append(context(catalog.t(lang, "tickets.card.done")))
 
     fallback = catalog.t(

@@ -9,15 +9,20 @@ own HMAC code).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from bot.runner import EffectRunner
+from bot.runtime import HttpService
 from bot.state.keys import Keys
+from tests.clock import MovableClock
 from tests.e2e.conftest import (
     CHANNEL,
     CUSTOMER_ZH,
@@ -328,22 +333,31 @@ def first_button(message: JSON, action_id: str) -> JSON:
 @dataclass
 class Backends:
     """The bot served with TICKET_BACKENDS=slack,jira,webhook, a fake Jira, a webhook receiver,
-    and a driver signing requests for that bot."""
+    a driver signing requests for that bot, and the clock the bot and the receiver share."""
 
     slack: SlackDriver
     jira: FakeJira
     webhook: WebhookReceiver
+    service: HttpService
+    clock: MovableClock
+
+    @property
+    def runner(self) -> EffectRunner:
+        return self.service.services.runner
 
 
-@pytest.fixture
-async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
+@asynccontextmanager
+async def serve_backends(fake: FakeSlack, **overrides: Any) -> AsyncIterator[Backends]:
     keys = Keys(prefix=f"e2e-{uuid.uuid4().hex[:12]}")
+    clock = MovableClock()
     async with (
         FakeJira(JIRA_EMAIL, JIRA_TOKEN, project="SIP") as jira,
-        WebhookReceiver(WEBHOOK_SECRET, lambda: datetime.now(UTC)) as webhook,
+        # The receiver checks the signature's timestamp against the bot's own time.
+        WebhookReceiver(WEBHOOK_SECRET, clock) as webhook,
         served(
             fake,
             keys,
+            clock,
             ticket_backends="slack,jira,webhook",
             jira_base_url=jira.url,
             jira_email=JIRA_EMAIL,
@@ -351,9 +365,16 @@ async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
             jira_project_key="SIP",
             ticket_webhook_url=webhook.hook_url,
             ticket_webhook_secret=WEBHOOK_SECRET,
-        ) as (_service, driver),
+            **overrides,
+        ) as (service, driver),
     ):
-        yield Backends(driver, jira, webhook)
+        yield Backends(driver, jira, webhook, service, clock)
+
+
+@pytest.fixture
+async def backends(fake: FakeSlack) -> AsyncIterator[Backends]:
+    async with serve_backends(fake) as served_backends:
+        yield served_backends
 
 
 def delivery_line(card: Message) -> str:
@@ -424,6 +445,88 @@ async def test_a_backend_that_is_down_keeps_the_ticket_pending_and_shows_it(
     await j.wait_text(f"SIP 对接进度更新：*{STAGES_ZH[0]}*")
     await advance(j, card, STAGES_ZH[1])
     assert "Jira：待重试" in delivery_line(card)
+
+
+RETRY_TICKET = "ticket.sip.retry"
+GAVE_UP_ZH = "机器人已停止投递：Jira。"
+
+
+async def swept_until_done(b: Backends, tenant: str, *, timeout: float = 10.0) -> None:
+    """Run the outbox sweep (what the service does every 15 s) until the tenant has nothing
+    pending; a sweep running on its own schedule at the same moment only makes this wait."""
+    async with asyncio.timeout(timeout):
+        while tenant in await b.runner.outbox.tenants_with_pending():
+            await b.runner.sweep()
+
+
+async def test_a_backend_that_stays_down_is_given_up_and_the_card_tells_the_ses(
+    fake: FakeSlack,
+) -> None:
+    async with serve_backends(fake, ticket_max_attempts=2) as b:
+        b.jira.go_down(503)
+        j = journey(b.slack, fake)
+        form = await open_sip_form(j)
+        assert await submit_sip(j, form, VALID) is None
+        card = await ticket_opened(j)
+        assert j.tenant is not None
+        assert "Jira：待重试 — 已尝试 1 次" in delivery_line(card)
+        # Owed: the tenant's ticket effects stay in the outbox, to be retried.
+        assert j.tenant in await b.runner.outbox.tenants_with_pending()
+
+        # Later, the sweep tries again; the second failure in a row is the last.
+        versions = len(card.history)
+        b.clock.advance(hours=2)
+        await swept_until_done(b, j.tenant)
+        await wait_updated(j, card, versions)
+
+        line = delivery_line(card)
+        assert "Jira：已放弃 — 共尝试 2 次，最近错误：jira search: HTTP 503" in line, line
+        assert "Webhook：已送达" in line
+        shown = message_text(card)
+        assert GAVE_UP_ZH in shown and "手动" in shown  # what the SE does: open it by hand
+        assert JIRA_TOKEN not in shown
+        retry = button_for(card, RETRY_TICKET)
+        assert retry["text"]["text"] == "重试"
+        # Nothing is owed any more, so nothing is tried again, however long it waits.
+        asked = len(b.jira.requests)
+        b.clock.advance(days=1)
+        await b.runner.sweep()
+        assert len(b.jira.requests) == asked
+        assert j.tenant not in await b.runner.outbox.tenants_with_pending()
+
+        # Only SEs retry.
+        before = Snapshot.of(card)
+        await press(j, card, retry, user=MANAGER)
+        await refused(j, MANAGER, "只有解决方案工程师")
+        assert before.unchanged(card) and len(b.jira.requests) == asked
+
+        # Jira is fixed; the SE presses Retry: the issue is made and the card says so.
+        b.jira.come_back()
+        versions = len(card.history)
+        await press(j, card, retry, user=SE)
+        await wait_updated(j, card, versions)
+        (issue,) = b.jira.issues.values()
+        assert issue.key in delivery_line(card)
+        assert GAVE_UP_ZH not in message_text(card)
+        assert not [x for x in buttons(card) if x["action_id"] == RETRY_TICKET]
+        assert ticket_cards(j) == [card]
+
+
+async def test_a_jira_that_refuses_the_ticket_is_given_up_at_once(
+    backends: Backends, fake: FakeSlack
+) -> None:
+    backends.jira.go_down(403)
+    j = journey(backends.slack, fake)
+    form = await open_sip_form(j)
+    assert await submit_sip(j, form, VALID) is None
+    card = await ticket_opened(j)
+    assert j.tenant is not None
+    await swept_until_done(backends, j.tenant)  # nothing is owed: the first round gave up
+
+    line = delivery_line(card)
+    assert "Jira：被拒绝，不再重试 — jira search: HTTP 403" in line, line
+    assert GAVE_UP_ZH in message_text(card)
+    assert len(backends.jira.searches) == 1
 
 
 # -- people's text on every surface ---------------------------------------------------------------

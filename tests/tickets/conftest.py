@@ -161,8 +161,11 @@ def make_settings(
     webhook_url: str | None = None,
     ops_channel: str | None = OPS,
     lang: Lang = Lang.EN,
+    max_attempts: int | None = None,
 ) -> Settings:
+    extra = {} if max_attempts is None else {"ticket_max_attempts": max_attempts}
     return Settings(
+        **extra,
         ticket_backends=backends,
         onboarding_ops_channel=ops_channel,
         ops_lang=lang,
@@ -194,12 +197,14 @@ def make_dispatcher(
         *,
         jira_url: str | None = None,
         lang: Lang = Lang.EN,
+        max_attempts: int | None = None,
     ) -> TicketDispatcher:
         settings = make_settings(
             backends,
             jira_url=jira_url or (jira.url if "jira" in backends else None),
             webhook_url=webhook.hook_url if "webhook" in backends else None,
             lang=lang,
+            max_attempts=max_attempts,
         )
         return TicketDispatcher(
             settings,

@@ -194,3 +194,46 @@ def test_opened_time_in_slack_is_a_date_token(catalog: Catalog) -> None:
     text = card_text(ticket_card(view, catalog, Lang.EN, {})["blocks"])
     epoch = int(datetime(2026, 3, 2, 8, 0, tzinfo=UTC).timestamp())
     assert f"<!date^{epoch}^" in text
+
+
+def test_a_completed_ticket_given_up_on_keeps_a_retry_button(catalog: Catalog) -> None:
+    done = make_view(catalog, stage=SipStage.NUMBER_ASSIGNED, assigned_number="+86 21 5555 0100")
+    given_up = DeliveryState(
+        status=DeliveryStatus.DELIVERED,
+        external_id="SIP-12",
+        attempts=8,
+        last_error="jira comment: HTTP 503",
+        gave_up_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+    )
+    for lang, line, notice in (
+        (
+            Lang.EN,
+            "Jira: delivered, stage update given up after 8 attempts — last error: "
+            "jira comment: HTTP 503",
+            "The bot stopped trying: Jira.",
+        ),
+        (
+            Lang.ZH,
+            "Jira：已送达，进度更新已放弃 — 共尝试 8 次，最近错误：jira comment: HTTP 503",
+            "机器人已停止投递：Jira。",
+        ),
+    ):
+        blocks = ticket_card(done, catalog, lang, {"jira": given_up})["blocks"]
+        text = card_text(blocks)
+        assert line in text and notice in text
+        assert catalog.t(lang, "tickets.card.done") in text
+        (button,) = buttons(blocks)
+        assert button["action_id"] == ActionId.RETRY_SIP_TICKET
+        assert json.loads(button["value"]) == {"tenant": "acme-x1y2", "ticket": "sip-7f3a"}
+
+
+def test_an_error_on_the_card_is_escaped_once(catalog: Catalog) -> None:
+    state = DeliveryState(
+        status=DeliveryStatus.FAILED,
+        attempts=1,
+        last_error="jira create: HTTP 400: summary: <b> & co",
+        gave_up_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        permanent=True,
+    )
+    text = card_text(ticket_card(make_view(catalog), catalog, Lang.EN, {"jira": state})["blocks"])
+    assert "Jira: refused, not retried — jira create: HTTP 400: summary: &lt;b&gt; &amp; co" in text
