@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.documents.checks import DocumentCheck, check_against, to_document
+from bot.documents.fetch import InspectedFile
 from bot.flows.catalogue import step_spec
 from bot.flows.effects import (
     DirectMessage,
@@ -24,9 +26,9 @@ from bot.flows.effects import (
     RemindCustomer,
     UpdateChecklist,
 )
-from bot.flows.engine import FlowEvent, Outcome, apply, next_action
+from bot.flows.engine import AddDocument, FlowEvent, Outcome, apply, next_action
 from bot.flows.machine import WAITING_STAGES, leaf
-from bot.flows.model import Actor, ActorRole, Step
+from bot.flows.model import Actor, ActorRole, DocKind, Step
 from bot.i18n import Lang
 from bot.stalls.policy import StallPolicy
 from bot.state import AuditEntry, Change, RedisTenantStore, SlackRefs, TenantNotFound, TenantRecord
@@ -191,6 +193,31 @@ class Onboardings:
         )
         return await self.store.create(record, effects, [audit])
 
+    def _flow_change(
+        self,
+        record: TenantRecord,
+        event: FlowEvent,
+        actor: Actor,
+        now: datetime,
+        stage: str | None,
+    ) -> Change:
+        """What applying `event` to `record` writes (pure: it runs inside the compare-and-set)."""
+        if stage is not None and leaf(record.onboarding.state) != stage:
+            raise StalePrompt(
+                f"{record.tenant_id} is at {leaf(record.onboarding.state)}, not {stage}",
+                next_step=next_action(record.onboarding),
+            )
+        outcome = apply(record.onboarding, event, actor, now)
+        moved = self._progress(
+            record, record.model_copy(update={"onboarding": outcome.onboarding}), now
+        )
+        return Change(
+            moved.record,
+            outcome.effects,
+            [audit_of(outcome, actor)],
+            step_seconds=moved.step_seconds,
+        )
+
     async def act(
         self, tenant_id: str, event: FlowEvent, actor: Actor, *, stage: str | None = None
     ) -> TenantRecord:
@@ -200,23 +227,48 @@ class Onboardings:
         now = self.clock()
 
         def change(record: TenantRecord) -> Change:
-            if stage is not None and leaf(record.onboarding.state) != stage:
-                raise StalePrompt(
-                    f"{tenant_id} is at {leaf(record.onboarding.state)}, not {stage}",
-                    next_step=next_action(record.onboarding),
-                )
-            outcome = apply(record.onboarding, event, actor, now)
-            moved = self._progress(
-                record, record.model_copy(update={"onboarding": outcome.onboarding}), now
-            )
-            return Change(
-                moved.record,
-                outcome.effects,
-                [audit_of(outcome, actor)],
-                step_seconds=moved.step_seconds,
-            )
+            return self._flow_change(record, event, actor, now, stage)
 
         return (await self.store.update(tenant_id, change)).record
+
+    async def check(
+        self, tenant_id: str, event: FlowEvent, actor: Actor, *, stage: str | None = None
+    ) -> TenantRecord:
+        """What `act` would refuse, without writing: raises what `act` would raise on the
+        record as it is now (a later `act` decides again on the record it then reads)."""
+        record = await self.get(tenant_id)
+        self._flow_change(record, event, actor, self.clock(), stage)
+        return record
+
+    async def add_document(
+        self,
+        tenant_id: str,
+        kind: DocKind,
+        inspected: InspectedFile,
+        actor: Actor,
+        *,
+        uploaded_by: str,
+    ) -> DocumentCheck:
+        """Take `inspected` as the tenant's `kind`, uploaded by `uploaded_by`, unless the checks
+        refuse it. The checks (a role is chosen and needs `kind`, the same bytes are not held
+        already, an approved document stays during the review, which revision it becomes) run
+        inside the compare-and-set on the record being written: two uploads of the same bytes
+        at once are decided one after the other, and the second is the duplicate. Returns the
+        verdict, with the message for the customer; a refused one writes nothing. Raises
+        `FlowError` when the flow refuses the document."""
+        now = self.clock()
+        verdict: list[DocumentCheck] = []
+
+        def change(record: TenantRecord) -> Change | None:
+            check = check_against(record.onboarding, kind, inspected)
+            verdict[:] = [check]
+            if not check.ok:
+                return None
+            document = to_document(kind, inspected, uploaded_by, now, check.previous)
+            return self._flow_change(record, AddDocument(document=document), actor, now, None)
+
+        await self.store.update(tenant_id, change)
+        return verdict[0]
 
     async def set_lang(self, tenant_id: str, lang: Lang, actor: Actor) -> TenantRecord:
         def change(record: TenantRecord) -> Change | None:

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -104,6 +104,7 @@ class InspectedFile:
     mimetype: str  # detected from the bytes: application/pdf, image/jpeg or image/png
     size: int
     sha256: str
+    uploader: str | None = None  # the Slack user who uploaded it (the file's `user`)
 
 
 @dataclass(frozen=True)
@@ -317,9 +318,10 @@ async def _inspect(
         url = URL(raw_url)
     except ValueError:
         raise subject.reject(RejectReason.DOWNLOAD_FAILED, "malformed download URL") from None
+    uploader = meta.get("user")
     try:
         async with asyncio.timeout(DOWNLOAD_SECONDS):
-            return await _download(
+            inspected = await _download(
                 http,
                 url,
                 subject,
@@ -330,6 +332,9 @@ async def _inspect(
     except (aiohttp.ClientError, TimeoutError) as exc:
         detail = f"download: {type(exc).__name__}"
         raise subject.reject(RejectReason.DOWNLOAD_FAILED, detail) from None
+    if isinstance(uploader, str) and uploader:
+        return replace(inspected, uploader=uploader)
+    return inspected
 
 
 async def inspect_file(

@@ -23,14 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.documents import (
     UploadRejected,
     ask_which,
-    check_against,
     classify,
     inspect_file,
-    to_document,
 )
 from bot.flows.catalogue import documents_for
 from bot.flows.effects import MessageRef
-from bot.flows.engine import AddDocument, SubmitScript
+from bot.flows.engine import SubmitScript
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
 from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
@@ -112,18 +110,18 @@ async def take_document(
             ),
         )
         return
-    check = check_against(record.onboarding, kind, inspected)
-    if not check.ok:
-        await _reply(client, upload, render(check.message, catalog, lang))
-        return
-    document = to_document(kind, inspected, actor.user_id, services.clock(), check.previous)
+    # Whoever picked the document from the menu, the uploader is who shared the file.
+    uploaded_by = inspected.uploader or actor.user_id
     try:
-        await services.onboardings.act(record.tenant_id, AddDocument(document=document), actor)
+        check = await services.onboardings.add_document(
+            record.tenant_id, kind, inspected, actor, uploaded_by=uploaded_by
+        )
     except EXPECTED as exc:
         await _reply(client, upload, explain(exc, catalog, lang))
         return
     await _reply(client, upload, render(check.message, catalog, lang))
-    await services.runner.drain(record.tenant_id)
+    if check.ok:
+        await services.runner.drain(record.tenant_id)
 
 
 async def take_script(
@@ -198,7 +196,8 @@ async def on_file_message(
             # such (the checks say so), not with a menu that cannot hold the right answer.
             named = classify(upload.text, name, tuple(DocKind), keywords=services.keywords)
             kind = named if named is not None and named not in required else None
-        # Each file is checked against the record as it is after the previous one.
+        # The checks run on the record being written (`add_document`); the menu, when one is
+        # needed, lists what the record as it is now requires.
         fresh = await services.onboardings.get(record.tenant_id)
         await take_document(services, client, actor, fresh, upload, kind)
 

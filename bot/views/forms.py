@@ -37,6 +37,19 @@ def modal(
     )
 
 
+def status_view(catalog: Catalog, lang: Lang, title: str | None, text: str) -> View:
+    """What a submitted form shows while it is saved after Slack's answer, then the outcome:
+    no inputs and no submit button (`title`: the form's own, when known)."""
+    return kit.modal(
+        callback_id="form.status",
+        title=title or catalog.t(lang, "conversation.forms.status_title"),
+        submit=None,
+        close=catalog.t(lang, "conversation.forms.close"),
+        private_metadata="",
+        blocks=kit.sections(text),
+    )
+
+
 def text_input(
     label: str,
     field: InputField,

@@ -320,16 +320,17 @@ def modal(
     *,
     callback_id: str,
     title: str,
-    submit: str,
+    submit: str | None,
     close: str,
     private_metadata: str,
     blocks: Iterable[Block],
 ) -> dict[str, Any]:
+    """A modal; `submit=None` for one that only shows something (it has no inputs)."""
     view = View(
         type="modal",
         callback_id=callback_id,
         title=plain(title),
-        submit=plain(submit),
+        submit=plain(submit) if submit is not None else None,
         close=plain(close),
         private_metadata=private_metadata,
         blocks=list(blocks),

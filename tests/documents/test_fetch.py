@@ -124,6 +124,7 @@ async def test_a_document_is_described_by_its_real_type_size_and_hash(
         mimetype=detected,
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
+        uploader=CUSTOMER,  # who shared it, from the file's `user`
     )
     [download] = fake.downloads
     assert download.token_ok and download.http_status == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio import Redis
 
 from bot.state.keys import Keys
@@ -137,6 +139,62 @@ async def test_a_file_the_bot_cannot_place_is_asked_about_with_a_menu(
             and "6 qualification document(s) still to upload" in texts(checklist.blocks)
         ),
     )
+
+
+async def test_a_file_filed_from_the_menu_is_recorded_as_its_uploaders_not_the_pickers(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "legal_rep")
+    # One colleague shares a file the bot cannot place; another files it from the menu.
+    ts = await j.upload("IMG_0004.jpg", tagged(JPEG, "picked"), "", user=CUSTOMER_ZH)
+    question = await j.thread_reply(ts, "Which document")
+    await j.pick(question, "Business licence scan", user=CUSTOMER_EN)
+    await j.thread_reply(ts, "Business licence scan")
+    for name, words in [
+        ("b.pdf", "legal representative ID card"),
+        ("c.jpg", "legal representative holding the ID card"),
+        ("d.pdf", "phone acceptance form"),
+        ("e.pdf", "network access commitment letter"),
+    ]:
+        content = tagged(JPEG if name.endswith(".jpg") else PDF, name)
+        await j.thread_reply(await j.upload(name, content, words), "Received")
+    prompt = await j.wait_prompt("qualification.collecting", having="submit_documents")
+    await j.click(prompt, "Submit for review")
+
+    # The reviewer (the ops channel reads Chinese) sees who sent each file: the licence is
+    # the first colleague's.
+    card = await j.review_card()
+    shown = texts(card.blocks)
+    licence = shown[shown.index("IMG_0004.jpg") :].split("\n")[0]
+    assert f"上传人 <@{CUSTOMER_ZH}>" in licence, licence
+    assert f"<@{CUSTOMER_EN}>" not in licence
+    others = shown[shown.index("b.pdf") :].split("\n")[0]
+    assert f"上传人 <@{CUSTOMER_EN}>" in others, others
+
+
+async def test_the_same_file_sent_twice_at_once_is_taken_once_and_the_other_called_a_duplicate(
+    slack: SlackDriver, fake: FakeSlack
+) -> None:
+    j = journey(slack, fake)
+    await at_documents(j, "legal_rep")
+    licence = tagged(PDF, "twice")
+    # Slow downloads keep both uploads in flight together: each reads the record before
+    # either is written, so only the write itself can tell the second is the same file.
+    fake.set_latency(FakeSlack.DOWNLOAD, 0.3)
+
+    sent = await asyncio.gather(
+        j.upload("licence.pdf", licence, "business licence"),
+        j.upload("licence-copy.pdf", licence, "business licence", user=CUSTOMER_ZH),
+    )
+
+    replies = [message_text(await j.thread_reply(ts)) for ts in sent]
+    taken = [r for r in replies if "Received *Business licence scan*" in r]
+    duplicate = [r for r in replies if "I already have this exact file as *Business licence" in r]
+    assert len(taken) == 1 and len(duplicate) == 1, replies
+    assert len(fake.downloads) == 2
+    status = await j.command("status", user=CUSTOMER_EN)
+    assert "4 qualification document(s) still to upload" in texts(status.json()["blocks"])
 
 
 async def test_a_pick_by_someone_outside_the_channel_is_refused_only_to_them(

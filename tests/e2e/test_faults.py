@@ -78,7 +78,7 @@ async def test_mentions_acked_before_a_kill_are_answered_once_after_the_restart(
     fake: FakeSlack, prefix: str
 ) -> None:
     # Slack answers a little slowly, so acked mentions are still in flight when the process dies.
-    fake.slow_down(0.25, "chat.postMessage")
+    fake.set_latency("chat.postMessage", 0.25)
     parents = [
         fake.add_message(CHANNEL, f"question {i}", user=CUSTOMER_EN) for i in range(MENTIONS)
     ]

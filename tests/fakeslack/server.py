@@ -167,8 +167,7 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._transfers: list[Transfer] = []
         self._faults: dict[str, deque[_Fault]] = {}
-        # Seconds a Web API method takes to answer (`"*"`: every method without its own).
-        self.latency: dict[str, float] = {}
+        self._latency: dict[str, float] = {}
         self._issued_triggers: set[str] = set()
         self._used_triggers: set[str] = set()
         self._expired_triggers: set[str] = set()
@@ -552,20 +551,33 @@ class FakeSlack:
         queue = self._faults.setdefault(method, deque())
         queue.extend([fault] * times)
 
-    # ------------------------------------------------------------------ HTTP endpoints
+    # A name for `set_latency`: downloads from the file host rather than a Web API method.
+    DOWNLOAD = "files:download"
 
-    def slow_down(self, seconds: float, *methods: str) -> None:
-        """Make `methods` (every method when none is named) take `seconds` to answer, as a
-        loaded Slack does; 0 makes them fast again."""
-        for method in methods or ("*",):
-            self.latency[method] = seconds
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Answer every later call of `method` (a Web API method, or `FakeSlack.DOWNLOAD` for
+        the file host) only after `seconds`, as a slow Slack does; 0 answers at once again.
+        Other requests are served meanwhile."""
+        if method != self.DOWNLOAD and method not in self._handlers:
+            raise ValueError(f"no such method in the fake: {method!r}")
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        if seconds:
+            self._latency[method] = seconds
+        else:
+            self._latency.pop(method, None)
+
+    async def _lag(self, method: str) -> None:
+        seconds = self._latency.get(method)
+        if seconds:
+            await asyncio.sleep(seconds)  # the network being slow, not a test waiting
+
+    # ------------------------------------------------------------------ HTTP endpoints
 
     async def _on_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        delay = self.latency.get(method, self.latency.get("*", 0.0))
-        if delay > 0:
-            await asyncio.sleep(delay)  # Slack taking its time, not a test waiting
         args, form_token, parse_error = await _read_args(request)
+        await self._lag(method)
         header_token = _bearer(request.headers.get("Authorization"))
         token_ok = self.bot_token in (header_token, form_token)
         headers: dict[str, str] = {}
@@ -616,6 +628,7 @@ class FakeSlack:
     async def _on_download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         name = request.match_info["name"]
+        await self._lag(self.DOWNLOAD)
         token_ok = _bearer(request.headers.get("Authorization")) == self.bot_token
         stored = self.files.get(file_id)
         if not token_ok:

@@ -190,6 +190,36 @@ async def test_ratelimit_without_retry_handler_surfaces(
     await plain.chat_postMessage(channel=CHANNEL, text="fine now")  # faults are used up
 
 
+async def test_latency_slows_one_method_while_others_answer_at_once(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.set_latency("users.info", 0.5)
+    started = time.monotonic()
+    slow = asyncio.create_task(client.users_info(user=CUSTOMER))
+    await client.chat_postMessage(channel=CHANNEL, text="not held up")
+    assert not slow.done() and time.monotonic() - started < 0.5
+    assert (await slow)["user"]["id"] == CUSTOMER
+    assert time.monotonic() - started >= 0.5
+    fake.set_latency("users.info", 0)
+    started = time.monotonic()
+    await client.users_info(user=CUSTOMER)
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(ValueError, match="no such method"):
+        fake.set_latency("users.nothing", 1.0)
+
+
+async def test_download_latency_holds_the_file_back(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    file = fake.add_file(PNG, "slow.png", uploader=CUSTOMER, channel=CHANNEL)
+    fake.set_latency(FakeSlack.DOWNLOAD, 0.3)
+    started = time.monotonic()
+    headers = {"Authorization": f"Bearer {fake.bot_token}"}
+    async with session.get(file["url_private_download"], headers=headers) as resp:
+        assert await resp.read() == PNG
+    assert time.monotonic() - started >= 0.3
+
+
 async def test_users_info_honours_include_locale(client: AsyncWebClient) -> None:
     plain = await client.users_info(user=CUSTOMER)
     assert "locale" not in plain["user"]
