@@ -212,6 +212,7 @@ class StoredFile:
     created: int = field(default_factory=lambda: int(time.time()))
     expected_length: int | None = None  # what files.getUploadURLExternal was told
     upload_key: str | None = None
+    deleted: bool = False  # Slack keeps a deleted file's id, answering `file_deleted`
 
     @property
     def filetype(self) -> str:

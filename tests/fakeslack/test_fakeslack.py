@@ -356,6 +356,39 @@ async def test_files_upload_v2_flow(fake: FakeSlack, client: AsyncWebClient) -> 
     assert info["channels"] == [CHANNEL] and info["mimetype"] == "image/png"
 
 
+async def test_files_delete_deletes_only_the_bots_own_files(
+    fake: FakeSlack, client: AsyncWebClient, session: aiohttp.ClientSession
+) -> None:
+    """A bot token deletes what the bot uploaded; a customer's file is `cant_delete_file`; a
+    deleted file answers `file_deleted` (to files.info too), an unknown one `file_not_found`."""
+    ours = (await client.files_upload_v2(channel=CHANNEL, content=PNG, filename="chart.png"))[
+        "file"
+    ]["id"]
+    theirs = fake.add_file(PNG, "id.png", uploader=CUSTOMER, channel=CHANNEL)["id"]
+
+    assert (await client.files_delete(file=ours))["ok"] is True
+    for file_id, error in [
+        (ours, "file_deleted"),
+        (theirs, "cant_delete_file"),
+        ("F0NOPE00001", "file_not_found"),
+    ]:
+        with pytest.raises(SlackApiError) as err:
+            await client.files_delete(file=file_id)
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        await client.files_info(file=ours)
+    assert err.value.response["error"] == "file_deleted"
+    auth = {"Authorization": f"Bearer {fake.bot_token}"}
+    async with session.get(fake.file_info(ours)["url_private"], headers=auth) as resp:
+        assert resp.status == 404
+    assert (await client.files_info(file=theirs))["file"]["id"] == theirs  # still there
+
+    fake.delete_file(theirs)  # the customer deletes it themselves
+    with pytest.raises(SlackApiError) as err:
+        await client.files_delete(file=theirs)
+    assert err.value.response["error"] == "file_deleted"
+
+
 async def test_wait_for_reports_what_it_saw(fake: FakeSlack, client: AsyncWebClient) -> None:
     await client.auth_test()
     with pytest.raises(AssertionError) as err:
