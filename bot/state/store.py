@@ -772,6 +772,13 @@ class RedisTenantStore:
                     await backoff(attempt)
         raise Contention(tenant_id, self._max_attempts)
 
+    async def purge_preview(self, tenant_id: str) -> Purged:
+        """What `purge` would remove, read without removing anything (for a confirmation)."""
+        data = opt_bytes(await self._redis.get(self._keys.record(tenant_id)))
+        return Purged(
+            existed=data is not None, company=_raw_field(data, "company"), files=_files_of(data)
+        )
+
     async def _effect_ids(self, pipe: Pipeline, tenant_id: str) -> set[str]:
         """Every effect id the tenant's outbox keys name (read under the caller's WATCH): each
         may have a claim key of its own."""
