@@ -912,6 +912,15 @@ class RedisTenantStore:
         return now
 
 
+def record_files(record: TenantRecord) -> tuple[SlackFile, ...]:
+    """The Slack files a record refers to: its documents and the call script's file."""
+    found = [SlackFile(d.file_id, d.name) for d in record.onboarding.documents.values()]
+    script = record.onboarding.script
+    if script is not None and script.file_id is not None:
+        found.append(SlackFile(script.file_id, script.file_name or ""))
+    return tuple(dict.fromkeys(found))
+
+
 def holds_files(record: TenantRecord) -> bool:
     """Whether the record still refers to files in Slack (documents, the call script's file)."""
     script = record.onboarding.script
