@@ -156,6 +156,9 @@ class FakeSlack:
         self.bot_name = bot_name
         self._host = host
         self.allow_refusals = allow_refusals
+        # Slack puts `profile.email` in users.info only for apps granted users:read.email, which
+        # ours is not; a test sets this to prove an address would still go nowhere.
+        self.email_scope = False
 
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, User] = {}
@@ -904,7 +907,11 @@ class FakeSlack:
         user = self.users.get(str(args.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": user.info(include_locale=_truthy(args.get("include_locale")))}
+        return {
+            "user": user.info(
+                include_locale=_truthy(args.get("include_locale")), include_email=self.email_scope
+            )
+        }
 
     def _users_conversations(self, args: JSON) -> JSON:
         """The conversations a user is a member of (the bot's token asks about `user`)."""

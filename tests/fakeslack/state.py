@@ -114,7 +114,7 @@ class User:
     is_admin: bool = False
     deleted: bool = False
 
-    def info(self, *, include_locale: bool) -> JSON:
+    def info(self, *, include_locale: bool, include_email: bool = False) -> JSON:
         user: JSON = {
             "id": self.id,
             "team_id": self.team_id,
@@ -150,6 +150,8 @@ class User:
         }
         if include_locale:
             user["locale"] = self.locale
+        if include_email and self.email:
+            user["profile"]["email"] = self.email
         return user
 
 

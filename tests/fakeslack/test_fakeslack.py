@@ -190,10 +190,14 @@ async def test_ratelimit_without_retry_handler_surfaces(
     await plain.chat_postMessage(channel=CHANNEL, text="fine now")  # faults are used up
 
 
-async def test_users_info_honours_include_locale(client: AsyncWebClient) -> None:
+async def test_users_info_honours_include_locale(fake: FakeSlack, client: AsyncWebClient) -> None:
     plain = await client.users_info(user=CUSTOMER)
     assert "locale" not in plain["user"]
-    assert "email" not in plain["user"]["profile"]
+    assert "email" not in plain["user"]["profile"]  # only with users:read.email
+    fake.email_scope = True
+    granted = await client.users_info(user=CUSTOMER)
+    assert granted["user"]["profile"]["email"] == "li@acme.cn"
+    fake.email_scope = False
     localized = await client.users_info(user=CUSTOMER, include_locale=True)
     assert localized["user"]["locale"] == "zh-CN"
     assert localized["user"]["real_name"] == "Li Wei"
