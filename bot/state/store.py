@@ -574,7 +574,11 @@ class RedisTenantStore:
         """Live tenants still holding document metadata that went live before the cutoff."""
         return texts(
             await self._redis.zrangebyscore(
-                self._keys.retention(), "-inf", went_live_before.timestamp(), start=0, num=limit
+                self._keys.retention(),
+                "-inf",
+                f"({went_live_before.timestamp()}",  # strictly before
+                start=0,
+                num=limit,
             )
         )
 

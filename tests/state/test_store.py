@@ -601,6 +601,34 @@ async def test_purge_of_an_unreadable_record_still_finds_its_files_and_tickets(
     assert await store.tenant_for_channel("C0A") is None
 
 
+async def test_the_retention_index_follows_the_records_and_is_seeded_once(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    """Live tenants holding documents are indexed by when they went live; one without any, or
+    not live, is not; tenants that went live before the index existed are put in it once."""
+    await store.create(make_record("acme-x1y2", "C0A"))
+    await store.create(make_record("beta-77", "C0B"))
+    assert await store.due_for_forgetting(FAR_FUTURE) == []
+    await store.update("acme-x1y2", _holding_everything)
+    await store.update("beta-77", advance_to(Step.LIVE))  # live, but no documents
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+    assert await store.due_for_forgetting(T0) == []  # went live at T0: not before it
+
+    await backend.redis.delete(backend.keys.retention())  # as written by an older release
+    assert await store.seed_retention() is True
+    # Both live tenants; the one without documents leaves at its first look (`sync_retention`).
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2", "beta-77"]
+    beta = await store.get("beta-77")
+    assert beta is not None
+    await store.sync_retention(beta)
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+    assert await store.seed_retention() is False
+
+    await backend.redis.delete(backend.keys.retention())
+    await store.rebuild_indexes()
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+
+
 # -- repair ---------------------------------------------------------------------------------
 
 
