@@ -12,7 +12,17 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
-from bot.handlers import actions, commands, forms, home, messages, reviews, staff, uploads
+from bot.handlers import (
+    actions,
+    commands,
+    forms,
+    home,
+    messages,
+    purge,
+    reviews,
+    staff,
+    uploads,
+)
 from bot.handlers.inbox import settle_unheard, take_event
 from bot.handlers.middleware import attach_services, resolve_actor
 from bot.i18n import Lang
@@ -61,7 +71,7 @@ def create_app(
     app.use(attach_services(services))
     app.use(take_event)
     app.use(resolve_actor)
-    for module in (commands, messages, actions, forms, uploads, home, reviews, staff):
+    for module in (commands, messages, actions, forms, uploads, home, reviews, staff, purge):
         module.register(app)
     app.error(_on_error)
     return app

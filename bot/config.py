@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     onboarding_manager_channel: str | None = None
     # Replaced by STALLED_AFTER; still read, to tell an operator who sets it.
     stalled_after_hours: str | None = None
+    # How long after going live a tenant's document metadata is kept; then the sweep forgets it
+    # and asks Slack to delete the files.
+    document_retention: Duration = timedelta(days=180)
     # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
     # about five minutes; an hour leaves room for a backlog replayed after an outage.
     dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)

@@ -30,6 +30,9 @@ class ActionId(StrEnum):
     NUDGE = "stall.nudge"  # value: tenant|since (the stall shown)
     SNOOZE = "stall.snooze"
     NUDGE_AGAIN = "stall.nudge.again"  # value: tenant
+    # Purging a tenant (SEs and managers): the buttons of the confirmation only they see.
+    PURGE = "purge.confirm"  # value: tenant
+    PURGE_CANCEL = "purge.cancel"
 
 
 class CallbackId(StrEnum):

@@ -132,9 +132,14 @@ def setup_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str]
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # Third-party loggers log request bodies at DEBUG; keep them at INFO or above.
+    quiet_third_party_loggers(logging.getLevelName(level))
+
+
+def quiet_third_party_loggers(level: int) -> None:
+    """Third-party loggers log request and response bodies (a user's profile, a file's
+    metadata) at DEBUG; keep them at INFO or above whatever the bot's own level."""
     for noisy in ("slack_sdk", "slack_bolt", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(max(logging.INFO, level))
 
 
 @contextmanager

@@ -23,9 +23,10 @@ from bot.onboarding import Onboardings, utcnow
 from bot.reporting import Reporting
 from bot.runner import EffectRunner
 from bot.slackapi import create_web_client
+from bot.slackfiles import delete_files, log_deletion
 from bot.stalls.policy import StallPolicy
 from bot.stalls.sweep import StallSweeper, SweepReport
-from bot.state import Keys, RedisTenantStore, create_redis
+from bot.state import Keys, RedisTenantStore, SlackFile, create_redis
 from bot.state.health import RedisHealth, is_unreachable, redis_location
 from bot.state.inbox import Inbox
 from bot.state.lease import Leases
@@ -148,12 +149,18 @@ class Services:
             runner=runner,
             clock=clock,
         )
+
+        async def forget_files(tenant_id: str, files: tuple[SlackFile, ...]) -> None:
+            log_deletion("documents past retention of", tenant_id, await delete_files(slack, files))
+
         sweeper = StallSweeper(
             store=store,
             leases=Leases(redis, keys),
             policy=policy,
             clock=clock,
             interval=settings.sweep_every,
+            retention=settings.document_retention,
+            forget_files=forget_files,
         )
         return cls(
             settings=settings,

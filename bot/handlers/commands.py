@@ -11,7 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.flows.engine import OverrideStep
 from bot.flows.model import Actor, Step
-from bot.handlers import staff
+from bot.handlers import purge, staff
 from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
@@ -154,6 +154,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("lang", _lang),
         Subcommand("move", _move, Audience.SES),
         *staff.SUBCOMMANDS,
+        *purge.SUBCOMMANDS,
     ]
 }
 
@@ -174,6 +175,9 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
         payload=command,
     )
     sub = SUBCOMMANDS.get(name.lower()) if name else SUBCOMMANDS["help"]
+    if sub is not None and sub.refused and not sub.visible_to(actor, services.settings):
+        await ack(response_type="ephemeral", **say(req, sub.refused))
+        return
     if sub is None or (sub.name != "start" and not sub.visible_to(actor, services.settings)):
         given = name if len(name) <= _ECHO_LIMIT else name[:_ECHO_LIMIT] + "…"
         # Backticks would end the inline code span the hint puts the name in.

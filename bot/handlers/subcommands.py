@@ -44,6 +44,9 @@ class Subcommand:
     name: str
     run: Run
     audience: Audience = Audience.EVERYONE
+    # The content key that refuses someone outside the audience; None: they are shown help,
+    # as for a subcommand that does not exist.
+    refused: str | None = None
 
     def visible_to(self, actor: Actor, settings: Settings) -> bool:
         match self.audience:

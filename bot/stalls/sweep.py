@@ -1,11 +1,14 @@
 """The stalled sweep: every `SWEEP_EVERY`, under a lease, look at the onboardings that are due,
-and do what `policy.decide` says, one atomic write per tenant.
+and do what `policy.decide` says, one atomic write per tenant. In the same pass, under the same
+lease, the documents of tenants live for longer than `DOCUMENT_RETENTION` are forgotten.
 
 The sweep reads only what is due (`stall_due`, kept by every write), never every tenant. One
 replica sweeps at a time: it holds the `stall-sweep` lease, whose fencing token goes into every
 rung it records. A sweep that lost the lease cannot do a rung twice: the rung is written in the
 tenant's record in the same transaction as its effects, and a write finding that rung already
-there (or a rung of a newer token) writes nothing.
+there (or a rung of a newer token) writes nothing. Forgetting documents is a write that finds
+nothing to do once done, so only the replica whose write removed them asks Slack to delete the
+files.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.flows.effects import Effect, NotifyManagers, NotifyOwner, RemindCustomer
-from bot.flows.model import Actor, ActorRole
+from bot.flows.model import Actor, ActorRole, Step
 from bot.stalls.policy import Climb, NotYet, Rung, StallPolicy, Wait, WaitsOn, decide
 from bot.state import (
     AuditEntry,
@@ -29,11 +32,13 @@ from bot.state import (
     Contention,
     CorruptRecord,
     RedisTenantStore,
+    SlackFile,
     TenantNotFound,
     TenantRecord,
     UnknownSchemaVersion,
 )
 from bot.state.lease import LeaseGrant, Leases
+from bot.state.store import holds_files, record_files
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,9 @@ LEASE = "stall-sweep"
 BATCH = 500
 CONCURRENCY = 16  # tenants written at once in a pass (half the Redis pool: requests need some)
 SWEEPER = Actor(user_id="stall-sweep", role=ActorRole.SYSTEM)
+
+# Asks Slack to delete a tenant's forgotten files (best effort; it reports in the log).
+ForgetFiles = Callable[[str, tuple[SlackFile, ...]], Awaitable[None]]
 
 
 def process_owner() -> str:
@@ -55,6 +63,7 @@ class SweepReport:
     nudges: int = 0
     held: bool = True  # False: another replica holds the lease; nothing was done
     changed: list[str] = field(default_factory=list)  # tenants with effects to carry out
+    forgotten: list[str] = field(default_factory=list)  # tenants whose documents were forgotten
 
 
 def rung_effects(record: TenantRecord, rung: Rung, waits: WaitsOn) -> list[Effect]:
@@ -125,6 +134,37 @@ def stall_step(
     return Change(new, effects, audit, touch_activity=False)
 
 
+def forget_step(record: TenantRecord, now: datetime, retention: timedelta) -> Change | None:
+    """The retention write for one tenant (pure): a tenant live for longer than `retention`
+    loses its document metadata (file ids, names, hashes, uploaders, reviewers) and the call
+    script's file reference; the verdicts' outcome (`qualification_approved`) stays. None when
+    there is nothing to forget (yet)."""
+    if record.step is not Step.LIVE or not holds_files(record):
+        return None
+    went_live = record.live_at or record.updated_at
+    if now - went_live <= retention:
+        return None
+    script = record.onboarding.script
+    onboarding = record.onboarding.model_copy(
+        update={
+            "documents": {},
+            "script": (
+                script.model_copy(update={"file_id": None, "file_name": None}) if script else None
+            ),
+        }
+    )
+    entry = _audit(
+        record,
+        "documents_forgotten",
+        now,
+        {
+            "documents": str(len(record.onboarding.documents)),
+            "files": str(len(record_files(record))),
+        },
+    )
+    return Change(record.model_copy(update={"onboarding": onboarding}), (), [entry], False)
+
+
 def _audit(record: TenantRecord, event: str, now: datetime, detail: dict[str, str]) -> AuditEntry:
     return AuditEntry(
         actor=SWEEPER,
@@ -146,6 +186,8 @@ class StallSweeper:
     clock: Callable[[], datetime]
     interval: timedelta
     owner: str = field(default_factory=process_owner)
+    retention: timedelta | None = None  # None: documents are kept
+    forget_files: ForgetFiles | None = None
 
     async def run_once(self) -> SweepReport:
         report = SweepReport()
@@ -169,7 +211,72 @@ class StallSweeper:
             looked.update(due)
             report.looked_at += len(due)
             await self._sweep_many(due, now, grant, report)
+        if report.held and self.retention is not None:
+            await self._forget_documents(self.retention, grant, report)
         return report
+
+    async def _forget_documents(
+        self, retention: timedelta, grant: LeaseGrant, report: SweepReport
+    ) -> None:
+        """Forget the documents of every tenant live for longer than `retention`; the index
+        names only live tenants that still hold some, so this reads nothing else."""
+        if await self.store.seed_retention():
+            log.info("sweep: every live tenant is scheduled for document retention")
+        looked: set[str] = set()
+        while True:
+            now = self.clock()
+            due = [
+                t
+                for t in await self.store.due_for_forgetting(now - retention, BATCH)
+                if t not in looked
+            ]
+            if not due:
+                return
+            if not await self.leases.is_current(grant):
+                log.warning("sweep lost its lease; documents are forgotten at the next pass")
+                report.held = False
+                return
+            looked.update(due)
+            gate = asyncio.Semaphore(CONCURRENCY)
+            await asyncio.gather(
+                *(self._gated(gate, self._forget_one(t, now, retention, report)) for t in due)
+            )
+
+    @staticmethod
+    async def _gated(gate: asyncio.Semaphore, work: Awaitable[None]) -> None:
+        async with gate:
+            await work
+
+    async def _forget_one(
+        self, tenant_id: str, now: datetime, retention: timedelta, report: SweepReport
+    ) -> None:
+        files: list[tuple[SlackFile, ...]] = []
+
+        def step(record: TenantRecord) -> Change | None:
+            change = forget_step(record, now, retention)
+            files[:] = [record_files(record)] if change is not None else []
+            return change
+
+        try:
+            result = await self.store.update(tenant_id, step)
+        except TenantNotFound:
+            await self.store.forget_retention(tenant_id)
+            return
+        except (CorruptRecord, UnknownSchemaVersion) as exc:
+            # Out of the index until a repair (`rebuild_indexes` puts it back).
+            log.error("sweep cannot forget the documents of an unreadable tenant: %s", exc)
+            await self.store.forget_retention(tenant_id)
+            return
+        except Contention:
+            log.info("sweep: %s is busy; its documents are forgotten at the next pass", tenant_id)
+            return
+        if not result.changed:
+            await self.store.sync_retention(result.record)
+            return
+        report.forgotten.append(tenant_id)
+        log.info("sweep forgot the documents of %s (live for over %s)", tenant_id, retention)
+        if files and files[0] and self.forget_files is not None:
+            await self.forget_files(tenant_id, files[0])
 
     async def _sweep_many(
         self, due: list[str], now: datetime, grant: LeaseGrant, report: SweepReport
@@ -229,12 +336,13 @@ class StallSweeper:
         while not stop.is_set():
             try:
                 report = await self.run_once()
-                if report.rungs or report.nudges:
+                if report.rungs or report.nudges or report.forgotten:
                     log.info(
-                        "stalled sweep: %s looked at, %s rungs, %s nudges",
+                        "stalled sweep: %s looked at, %s rungs, %s nudges, %s forgotten",
                         report.looked_at,
                         report.rungs,
                         report.nudges,
+                        len(report.forgotten),
                     )
                 if report.held and after is not None:
                     await after(report)

@@ -20,7 +20,15 @@ from bot.state.keys import Keys
 from bot.state.lease import LeaseGrant, Leases
 from bot.state.outbox import AbandonedEffect, Claim, PendingEffect, RedisOutbox
 from bot.state.records import SCHEMA_VERSION, AuditEntry, SlackRefs, TenantRecord, migrate
-from bot.state.store import Change, IndexReport, RedisTenantStore, TenantStore, UpdateResult
+from bot.state.store import (
+    Change,
+    IndexReport,
+    Purged,
+    RedisTenantStore,
+    SlackFile,
+    TenantStore,
+    UpdateResult,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -38,8 +46,10 @@ __all__ = [
     "LeaseGrant",
     "Leases",
     "PendingEffect",
+    "Purged",
     "RedisOutbox",
     "RedisTenantStore",
+    "SlackFile",
     "SlackRefs",
     "StateError",
     "TenantError",

@@ -61,7 +61,10 @@ class Keys:
         return f"{self.prefix}:{{{tenant_id}}}:claim:{effect_id}"
 
     def tenant_keys(self, tenant_id: str) -> tuple[str, ...]:
-        """The tenant's keys whose names do not depend on data (for purge and cleanup)."""
+        """The tenant's keys whose names do not depend on data (for purge and cleanup). The
+        rest are named by data these keys hold: effect claims by the effect ids in the outbox
+        streams and hashes, ticket keys by the ids in `tickets` (see `RedisTenantStore.purge`).
+        """
         return (
             self.record(tenant_id),
             self.audit(tenant_id),
@@ -71,6 +74,7 @@ class Keys:
             self.outbox_dead(tenant_id),
             self.outbox_tries(tenant_id),
             self.outbox_results(tenant_id),
+            self.tickets(tenant_id),
         )
 
     # -- per tenant: SIP-trunk tickets (bot.tickets) ------------------------------------
@@ -185,6 +189,21 @@ class Keys:
     def inbox_pending(self) -> str:
         """Sorted set: ids of events taken and not finished, scored by their lease's end (ms)."""
         return f"{self.prefix}:{{inbox}}:pending"
+
+    def retention(self) -> str:
+        """Sorted set: live tenants whose record still holds document metadata, scored by when
+        they went live; the sweep forgets the documents once `DOCUMENT_RETENTION` has passed."""
+        return f"{self.prefix}:retention"
+
+    def retention_seeded(self) -> str:
+        """Set once the sweep has put every live tenant into `retention` (tenants that went
+        live before that index existed are not in it)."""
+        return f"{self.prefix}:retention:seeded"
+
+    def purges(self) -> str:
+        """Capped stream, one entry per purged tenant: who, when, which tenant id. It lives
+        outside every tenant so it outlasts the purge; it holds no personal data."""
+        return f"{self.prefix}:audit:purges"
 
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"

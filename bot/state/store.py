@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
@@ -70,6 +70,8 @@ Clock = Callable[[], datetime]
 # The audit stream is for people reading a tenant's history; a few thousand entries cover
 # an onboarding many times over. `~` trimming keeps XADD cheap.
 AUDIT_MAXLEN = 5000
+# The purge log outlives the tenants it names; ten thousand purges is years of them.
+PURGE_LOG_MAXLEN = 10_000
 
 _record_adapter: TypeAdapter[TenantRecord] = TypeAdapter(TenantRecord)
 
@@ -97,6 +99,23 @@ class UpdateResult:
     changed: bool  # False when `apply` returned None
     effect_ids: tuple[str, ...] = ()
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class SlackFile:
+    """A file in Slack that a tenant's record refers to (a document, the call script)."""
+
+    file_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What `RedisTenantStore.purge` removed."""
+
+    existed: bool  # the tenant had a record (readable or not)
+    company: str | None = None
+    files: tuple[SlackFile, ...] = ()  # to be deleted in Slack by the caller
 
 
 @dataclass(frozen=True)
@@ -156,7 +175,7 @@ class TenantStore(Protocol):
 
     async def all_tenant_ids(self) -> list[str]: ...
 
-    async def purge(self, tenant_id: str) -> bool: ...
+    async def purge(self, tenant_id: str, *, actor: str | None = None) -> Purged: ...
 
 
 class RedisTenantStore:
@@ -384,10 +403,16 @@ class RedisTenantStore:
         live = new.step is Step.LIVE
         # Only onboardings in progress can stall; a live tenant would crowd the oldest slots.
         if live:
+            went_live = (new.live_at or new.updated_at).timestamp()
             pipe.zrem(keys.last_activity(), tenant_id)
             pipe.zrem(keys.stall_due(), tenant_id)
-            pipe.zadd(keys.live(), {tenant_id: (new.live_at or new.updated_at).timestamp()})
+            pipe.zadd(keys.live(), {tenant_id: went_live})
+            if holds_files(new):
+                pipe.zadd(keys.retention(), {tenant_id: went_live})
+            else:
+                pipe.zrem(keys.retention(), tenant_id)
         else:
+            pipe.zrem(keys.retention(), tenant_id)
             pipe.zadd(keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
             check = _check_score(new)
             if check is None:
@@ -419,7 +444,13 @@ class RedisTenantStore:
             pipe.srem(keys.step_index(step.value), tenant_id)
             pipe.zrem(keys.stalled(step.value), tenant_id)
             pipe.zrem(keys.step_durations(step.value), tenant_id)
-        for key in (keys.last_activity(), keys.stall_due(), keys.live(), keys.unstalled()):
+        for key in (
+            keys.last_activity(),
+            keys.stall_due(),
+            keys.live(),
+            keys.unstalled(),
+            keys.retention(),
+        ):
             pipe.zrem(key, tenant_id)
         if owner is not None:
             pipe.srem(keys.owner(owner), tenant_id)
@@ -537,6 +568,45 @@ class RedisTenantStore:
         )
         return True
 
+    # -- document retention -----------------------------------------------------------------
+
+    async def due_for_forgetting(self, went_live_before: datetime, limit: int = 500) -> list[str]:
+        """Live tenants still holding document metadata that went live before the cutoff."""
+        return texts(
+            await self._redis.zrangebyscore(
+                self._keys.retention(),
+                "-inf",
+                f"({went_live_before.timestamp()}",  # strictly before
+                start=0,
+                num=limit,
+            )
+        )
+
+    async def sync_retention(self, record: TenantRecord) -> None:
+        """Make the retention index agree with the record (after a pass that wrote nothing)."""
+        if record.step is Step.LIVE and holds_files(record):
+            went_live = (record.live_at or record.updated_at).timestamp()
+            await self._redis.zadd(self._keys.retention(), {record.tenant_id: went_live})
+        else:
+            await self._redis.zrem(self._keys.retention(), record.tenant_id)
+
+    async def forget_retention(self, tenant_id: str) -> None:
+        """Take a tenant that no longer exists (or cannot be read) out of the retention index."""
+        await self._redis.zrem(self._keys.retention(), tenant_id)
+
+    async def seed_retention(self) -> bool:
+        """Put every live tenant into the retention index, once (tenants that went live before
+        it existed are not in it). Both sets are scored by when the tenant went live, so the
+        union keeps that time; a tenant without documents leaves at its first look. Returns
+        whether it did it now."""
+        keys = self._keys
+        if not await self._redis.set(keys.retention_seeded(), "1", nx=True):
+            return False
+        await self._redis.zunionstore(
+            keys.retention(), [keys.retention(), keys.live()], aggregate="MAX"
+        )
+        return True
+
     async def stalled(self, limit: int | None = None) -> list[tuple[str, Step, datetime]]:
         """Stalled onboardings, the longest without progress first: (tenant, step, since)."""
         count = -1 if limit is None else limit - 1
@@ -638,44 +708,98 @@ class RedisTenantStore:
 
     # -- purge ------------------------------------------------------------------------------
 
-    async def purge(self, tenant_id: str) -> bool:
-        """Delete the tenant's keys and its index entries in one transaction.
+    async def purge(self, tenant_id: str, *, actor: str | None = None) -> Purged:
+        """Delete every key of the tenant and its entries in every index, in one transaction.
 
-        Works on an unreadable record too (that is what it is for). Returns whether the tenant
-        had a record. If the channel cannot be read from a corrupt record, the channel binding
-        stays behind; `create` treats a binding to a missing tenant as free.
+        Every key: the fixed ones (`Keys.tenant_keys`), the effect claims of every effect id
+        the outbox streams and hashes name, and the keys of every ticket the tenant's ticket set
+        (or its record) names. Works on an unreadable record too (that is what it is for). With
+        `actor`, a purge that found a record leaves one line in the global purge log (who, when,
+        which tenant id), in the same transaction. The answer names the Slack files the record
+        referred to, for the caller to ask Slack to delete. If the channel cannot be read from a
+        corrupt record, the channel binding stays behind; `create` treats a binding to a missing
+        tenant as free.
         """
-        record_key = self._keys.record(tenant_id)
-        outbox_key = self._keys.outbox(tenant_id)
+        keys = self._keys
+        record_key = keys.record(tenant_id)
+        watched = (
+            record_key,
+            keys.outbox(tenant_id),
+            keys.outbox_dead(tenant_id),
+            keys.outbox_attempts(tenant_id),
+            keys.outbox_errors(tenant_id),
+            keys.tickets(tenant_id),
+        )
         for attempt in range(1, self._max_attempts + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(record_key, outbox_key)
+                    await pipe.watch(*watched)
                     data = opt_bytes(await pipe.get(record_key))
-                    entries = stream_rows(await pipe.xrange(outbox_key))
+                    effect_ids = await self._effect_ids(pipe, tenant_id)
+                    ticket_ids = set(texts(await pipe.smembers(keys.tickets(tenant_id))))
+                    ticket_ids.update(_ticket_ids_of(data))
                     channel_key: str | None = None
                     channel_id = _channel_of(data)
                     if channel_id is not None:
-                        channel_key = self._keys.channel(channel_id)
+                        channel_key = keys.channel(channel_id)
                         await pipe.watch(channel_key)
                         if opt_bytes(await pipe.get(channel_key)) != tenant_id.encode():
                             channel_key = None  # bound to someone else: not ours to delete
-                    claims = [
-                        self._keys.effect_claim(tenant_id, fields[b"effect_id"].decode())
-                        for _id, fields in entries
-                        if b"effect_id" in fields
-                    ]
                     begin_multi(pipe)
-                    pipe.delete(*self._keys.tenant_keys(tenant_id), *claims)
+                    pipe.delete(
+                        *keys.tenant_keys(tenant_id),
+                        *(keys.effect_claim(tenant_id, e) for e in sorted(effect_ids)),
+                        *(k for t in sorted(ticket_ids) for k in keys.ticket_keys(tenant_id, t)),
+                    )
                     if channel_key is not None:
                         pipe.delete(channel_key)
                     self._queue_forget(pipe, tenant_id, _owner_of(data))
-                    pipe.srem(self._keys.outbox_pending(), tenant_id)
+                    pipe.srem(keys.outbox_pending(), tenant_id)
+                    if actor is not None and data is not None:
+                        pipe.xadd(
+                            keys.purges(),
+                            {
+                                b"actor": actor,
+                                b"at": self._now().isoformat(),
+                                b"tenant_id": tenant_id,
+                            },
+                            maxlen=PURGE_LOG_MAXLEN,
+                            approximate=True,
+                        )
                     await pipe.execute()
-                    return data is not None
+                    return Purged(
+                        existed=data is not None,
+                        company=_raw_field(data, "company"),
+                        files=_files_of(data),
+                    )
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, self._max_attempts)
+
+    async def purge_preview(self, tenant_id: str) -> Purged:
+        """What `purge` would remove, read without removing anything (for a confirmation)."""
+        data = opt_bytes(await self._redis.get(self._keys.record(tenant_id)))
+        return Purged(
+            existed=data is not None, company=_raw_field(data, "company"), files=_files_of(data)
+        )
+
+    async def _effect_ids(self, pipe: Pipeline, tenant_id: str) -> set[str]:
+        """Every effect id the tenant's outbox keys name (read under the caller's WATCH): each
+        may have a claim key of its own."""
+        keys = self._keys
+        ids: set[str] = set()
+        for stream in (keys.outbox(tenant_id), keys.outbox_dead(tenant_id)):
+            for _entry, fields in stream_rows(await pipe.xrange(stream)):
+                if fields.get(b"effect_id"):
+                    ids.add(fields[b"effect_id"].decode(errors="replace"))
+        for table in (keys.outbox_attempts(tenant_id), keys.outbox_errors(tenant_id)):
+            ids.update(as_text(field) for field in await pipe.hkeys(table))
+        return ids
+
+    async def purges(self, limit: int = 100) -> list[dict[str, str]]:
+        """The latest purges, newest last: actor, at, tenant_id."""
+        rows = stream_rows(await self._redis.xrevrange(self._keys.purges(), count=limit))
+        return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in rows[::-1]]
 
     # -- repair -----------------------------------------------------------------------------
 
@@ -792,6 +916,21 @@ class RedisTenantStore:
         return now
 
 
+def record_files(record: TenantRecord) -> tuple[SlackFile, ...]:
+    """The Slack files a record refers to: its documents and the call script's file."""
+    found = [SlackFile(d.file_id, d.name) for d in record.onboarding.documents.values()]
+    script = record.onboarding.script
+    if script is not None and script.file_id is not None:
+        found.append(SlackFile(script.file_id, script.file_name or ""))
+    return tuple(dict.fromkeys(found))
+
+
+def holds_files(record: TenantRecord) -> bool:
+    """Whether the record still refers to files in Slack (documents, the call script's file)."""
+    script = record.onboarding.script
+    return bool(record.onboarding.documents) or (script is not None and script.file_id is not None)
+
+
 def _check_score(record: TenantRecord) -> float | None:
     """When the stalled sweep should look at `record` (epoch seconds), or None for never: a live
     onboarding, or a stall whose ladder is done (until progress)."""
@@ -805,16 +944,48 @@ def _check_score(record: TenantRecord) -> float | None:
     return record.last_activity_at.timestamp()
 
 
-def _raw_field(data: bytes | None, name: str) -> str | None:
-    """A text field of a stored record, even one that no longer validates (for purge)."""
+def _raw(data: bytes | None) -> dict[str, Any]:
+    """A stored record as JSON, even one that no longer validates (for purge); {} if not JSON."""
     if data is None:
-        return None
+        return {}
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    value = raw.get(name) if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and value else None
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _text_at(node: Any, *path: str) -> str | None:
+    for name in path:
+        node = node.get(name) if isinstance(node, dict) else None
+    return node if isinstance(node, str) and node else None
+
+
+def _raw_field(data: bytes | None, name: str) -> str | None:
+    """A text field of a stored record, even one that no longer validates (for purge)."""
+    return _text_at(_raw(data), name)
+
+
+def _files_of(data: bytes | None) -> tuple[SlackFile, ...]:
+    """The Slack files a stored record refers to: its documents and the call script's file."""
+    onboarding = _raw(data).get("onboarding")
+    if not isinstance(onboarding, dict):
+        return ()
+    documents = onboarding.get("documents")
+    found = [
+        SlackFile(file_id, _text_at(doc, "name") or file_id)
+        for doc in (documents.values() if isinstance(documents, dict) else ())
+        if (file_id := _text_at(doc, "file_id")) is not None
+    ]
+    script_file = _text_at(onboarding, "script", "file_id")
+    if script_file is not None:
+        found.append(SlackFile(script_file, _text_at(onboarding, "script", "file_name") or ""))
+    return tuple(dict.fromkeys(found))
+
+
+def _ticket_ids_of(data: bytes | None) -> set[str]:
+    ticket_id = _text_at(_raw(data), "onboarding", "sip", "ticket_id")
+    return {ticket_id} if ticket_id is not None else set()
 
 
 def _owner_of(data: bytes | None) -> str | None:

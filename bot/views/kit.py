@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -48,6 +49,7 @@ __all__ = [
     "actions",
     "button",
     "checkboxes",
+    "confirm_dialog",
     "context",
     "divider",
     "fields_sections",
@@ -83,6 +85,9 @@ PLACEHOLDER = 150
 LABEL = 2000
 HINT = 2000
 TITLE = 24  # modal title, submit and close
+CONFIRM_TITLE = 100  # a button's confirmation dialog
+CONFIRM_TEXT = 300
+CONFIRM_BUTTON = 30
 INPUT_MAX_LENGTH = 3000
 # The notification and screen-reader text beside the blocks; Slack truncates at 40,000 and
 # advises 4,000 at most.
@@ -218,6 +223,19 @@ def image(*, alt_text: str, slack_file: str, title: str | None = None) -> ImageB
     )
 
 
+def confirm_dialog(
+    *, title: str, text: str, confirm: str, deny: str, danger: bool = False
+) -> ConfirmObject:
+    """The dialog Slack shows before a click counts (our own wording: it must fit as written)."""
+    return ConfirmObject(
+        title=plain(title),
+        text=plain(text),
+        confirm=plain(confirm),
+        deny=plain(deny),
+        style="danger" if danger else None,
+    )
+
+
 def button(
     text: str,
     action_id: str,
@@ -225,8 +243,11 @@ def button(
     *,
     style: str | None = None,
     url: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
-    return ButtonElement(text=plain(text), action_id=action_id, value=value, style=style, url=url)
+    return ButtonElement(
+        text=plain(text), action_id=action_id, value=value, style=style, url=url, confirm=confirm
+    )
 
 
 def actions(elements: Sequence[InteractiveElement], *, block_id: str | None = None) -> ActionsBlock:

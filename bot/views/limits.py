@@ -60,6 +60,11 @@ LIMITED: tuple[Limited, ...] = (
     Limited(r"summary\.(title|digest\.title)", kit.HEADER_TEXT, "header"),
     Limited(r"stalls\.owner\.(nudge|snooze)", kit.BUTTON_TEXT, "button text"),
     Limited(r"stalls\.nudge\.confirm", kit.BUTTON_TEXT, "button text"),
+    Limited(r"purge\.confirm\.(button|cancel)", kit.BUTTON_TEXT, "button text"),
+    # A confirmation dialog: title 100, text 300, its buttons 30.
+    Limited(r"purge\.confirm\.title", kit.CONFIRM_TITLE, "confirm dialog title"),
+    Limited(r"purge\.confirm\.text", kit.CONFIRM_TEXT, "confirm dialog text"),
+    Limited(r"purge\.confirm\.(proceed|keep)", kit.CONFIRM_BUTTON, "confirm dialog button"),
 )
 
 
@@ -118,3 +123,5 @@ def expected_keys() -> Iterable[str]:
     yield "conversation.forms.sla_option"
     yield "conversation.buttons.change_role"
     yield "tickets.button.advance"
+    yield "purge.confirm.button"
+    yield "purge.confirm.title"

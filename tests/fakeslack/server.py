@@ -156,6 +156,9 @@ class FakeSlack:
         self.bot_name = bot_name
         self._host = host
         self.allow_refusals = allow_refusals
+        # Slack puts `profile.email` in users.info only for apps granted users:read.email, which
+        # ours is not; a test sets this to prove an address would still go nowhere.
+        self.email_scope = False
 
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, User] = {}
@@ -197,6 +200,7 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "files.info": self._files_info,
+            "files.delete": self._files_delete,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
             "reactions.add": self._reactions_add,
@@ -345,6 +349,10 @@ class FakeSlack:
         )
         self.files[stored.id] = stored
         return self.file_info(stored.id)
+
+    def delete_file(self, file_id: str) -> None:
+        """The uploader deletes their file in Slack (what a bot token cannot do for them)."""
+        self.files[file_id].deleted = True
 
     def file_info(self, file_id: str) -> JSON:
         return self.files[file_id].info(base_url=self.base_url, team_domain=self.team_domain)
@@ -634,7 +642,7 @@ class FakeSlack:
         if not token_ok:
             # What Slack does without a valid token: a sign-in page, status 200.
             response = web.Response(text=_SIGN_IN_PAGE, content_type="text/html", status=200)
-        elif stored is None or stored.content is None or stored.name != name:
+        elif stored is None or stored.content is None or stored.name != name or stored.deleted:
             response = web.Response(text="Not Found", content_type="text/html", status=404)
         else:
             response = web.Response(
@@ -994,7 +1002,11 @@ class FakeSlack:
         user = self.users.get(str(args.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": user.info(include_locale=_truthy(args.get("include_locale")))}
+        return {
+            "user": user.info(
+                include_locale=_truthy(args.get("include_locale")), include_email=self.email_scope
+            )
+        }
 
     def _users_conversations(self, args: JSON) -> JSON:
         """The conversations a user is a member of (the bot's token asks about `user`)."""
@@ -1080,11 +1092,26 @@ class FakeSlack:
         file_id = str(args.get("file") or "")
         if file_id not in self.files:
             raise SlackError("file_not_found")
+        if self.files[file_id].deleted:
+            raise SlackError("file_deleted")
         return {
             "file": self.file_info(file_id),
             "comments": [],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _files_delete(self, args: JSON) -> JSON:
+        """A bot token deletes only the files the bot uploaded; anyone else's is
+        `cant_delete_file` (only the uploader or a workspace admin may delete those)."""
+        stored = self.files.get(str(args.get("file") or ""))
+        if stored is None:
+            raise SlackError("file_not_found")
+        if stored.deleted:
+            raise SlackError("file_deleted")
+        if stored.user != self.bot_user_id:
+            raise SlackError("cant_delete_file")
+        stored.deleted = True
+        return {}
 
     def _files_get_upload_url_external(self, args: JSON) -> JSON:
         filename = args.get("filename")

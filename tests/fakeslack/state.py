@@ -114,7 +114,7 @@ class User:
     is_admin: bool = False
     deleted: bool = False
 
-    def info(self, *, include_locale: bool) -> JSON:
+    def info(self, *, include_locale: bool, include_email: bool = False) -> JSON:
         user: JSON = {
             "id": self.id,
             "team_id": self.team_id,
@@ -150,6 +150,8 @@ class User:
         }
         if include_locale:
             user["locale"] = self.locale
+        if include_email and self.email:
+            user["profile"]["email"] = self.email
         return user
 
 
@@ -212,6 +214,7 @@ class StoredFile:
     created: int = field(default_factory=lambda: int(time.time()))
     expected_length: int | None = None  # what files.getUploadURLExternal was told
     upload_key: str | None = None
+    deleted: bool = False  # Slack keeps a deleted file's id, answering `file_deleted`
 
     @property
     def filetype(self) -> str:

@@ -220,10 +220,14 @@ async def test_download_latency_holds_the_file_back(
     assert time.monotonic() - started >= 0.3
 
 
-async def test_users_info_honours_include_locale(client: AsyncWebClient) -> None:
+async def test_users_info_honours_include_locale(fake: FakeSlack, client: AsyncWebClient) -> None:
     plain = await client.users_info(user=CUSTOMER)
     assert "locale" not in plain["user"]
-    assert "email" not in plain["user"]["profile"]
+    assert "email" not in plain["user"]["profile"]  # only with users:read.email
+    fake.email_scope = True
+    granted = await client.users_info(user=CUSTOMER)
+    assert granted["user"]["profile"]["email"] == "li@acme.cn"
+    fake.email_scope = False
     localized = await client.users_info(user=CUSTOMER, include_locale=True)
     assert localized["user"]["locale"] == "zh-CN"
     assert localized["user"]["real_name"] == "Li Wei"
@@ -384,6 +388,39 @@ async def test_files_upload_v2_flow(fake: FakeSlack, client: AsyncWebClient) -> 
     assert message.files == [file_id] and message.text == "hi"
     info = (await client.files_info(file=file_id))["file"]
     assert info["channels"] == [CHANNEL] and info["mimetype"] == "image/png"
+
+
+async def test_files_delete_deletes_only_the_bots_own_files(
+    fake: FakeSlack, client: AsyncWebClient, session: aiohttp.ClientSession
+) -> None:
+    """A bot token deletes what the bot uploaded; a customer's file is `cant_delete_file`; a
+    deleted file answers `file_deleted` (to files.info too), an unknown one `file_not_found`."""
+    ours = (await client.files_upload_v2(channel=CHANNEL, content=PNG, filename="chart.png"))[
+        "file"
+    ]["id"]
+    theirs = fake.add_file(PNG, "id.png", uploader=CUSTOMER, channel=CHANNEL)["id"]
+
+    assert (await client.files_delete(file=ours))["ok"] is True
+    for file_id, error in [
+        (ours, "file_deleted"),
+        (theirs, "cant_delete_file"),
+        ("F0NOPE00001", "file_not_found"),
+    ]:
+        with pytest.raises(SlackApiError) as err:
+            await client.files_delete(file=file_id)
+        assert err.value.response["error"] == error
+    with pytest.raises(SlackApiError) as err:
+        await client.files_info(file=ours)
+    assert err.value.response["error"] == "file_deleted"
+    auth = {"Authorization": f"Bearer {fake.bot_token}"}
+    async with session.get(fake.file_info(ours)["url_private"], headers=auth) as resp:
+        assert resp.status == 404
+    assert (await client.files_info(file=theirs))["file"]["id"] == theirs  # still there
+
+    fake.delete_file(theirs)  # the customer deletes it themselves
+    with pytest.raises(SlackApiError) as err:
+        await client.files_delete(file=theirs)
+    assert err.value.response["error"] == "file_deleted"
 
 
 async def test_wait_for_reports_what_it_saw(fake: FakeSlack, client: AsyncWebClient) -> None:

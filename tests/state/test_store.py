@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.flows.effects import NotifyCustomer, PostStepPrompt, UpdateChecklist
-from bot.flows.model import Step
+from bot.flows.model import (
+    DocKind,
+    Document,
+    ScriptReview,
+    SipTrunkRequest,
+    SipTrunkTicket,
+    Step,
+)
 from bot.state.errors import (
     ChannelAlreadyBound,
     Contention,
@@ -27,6 +34,7 @@ from tests.state.conftest import Backend
 from tests.state.helpers import (
     FAR_FUTURE,
     SE,
+    T0,
     FakeClock,
     advance_to,
     at_step,
@@ -424,7 +432,7 @@ async def test_corrupt_record_is_named_and_isolated(
     assert len(await store.outbox.pending_effects("acme-x1y2")) == 1
 
     # The way out: an SE purges the tenant; its channel can then be onboarded again.
-    assert await store.purge("acme-x1y2")
+    assert (await store.purge("acme-x1y2")).existed
     assert await store.get("acme-x1y2") is None
     await store.create(make_record("acme-new1", "C0A"))
     assert await store.tenant_for_channel("C0A") == "acme-new1"
@@ -475,8 +483,9 @@ async def test_purge_removes_the_tenant_and_its_index_entries(
     await store.outbox.record_failure("acme-x1y2", pending[0].effect_id, "boom")
     beta_before = {k: v for k, v in (await snapshot(backend)).items() if "beta-77" in k}
 
-    assert await store.purge("acme-x1y2") is True
+    purged = await store.purge("acme-x1y2")
 
+    assert purged.existed and purged.company == "Acme 有限公司"
     assert await store.get("acme-x1y2") is None
     assert await store.tenant_for_channel("C0A") is None
     assert await store.all_tenant_ids() == ["beta-77"]
@@ -486,7 +495,138 @@ async def test_purge_removes_the_tenant_and_its_index_entries(
     remaining = await snapshot(backend)
     assert not [k for k in remaining if "acme-x1y2" in k]
     assert {k: v for k, v in remaining.items() if "beta-77" in k} == beta_before
-    assert await store.purge("acme-x1y2") is False
+    assert not (await store.purge("acme-x1y2")).existed
+    assert await store.purges() == []  # nobody was named: no purge log line
+
+
+def _document(kind: DocKind, file_id: str) -> Document:
+    return Document(
+        kind=kind,
+        file_id=file_id,
+        name=f"{kind.value}.pdf",
+        mimetype="application/pdf",
+        size=1234,
+        sha256="ab" * 32,
+        uploaded_by="U0CUSTOMER",
+        uploaded_at=T0,
+    )
+
+
+def _holding_everything(record: TenantRecord) -> Change:
+    """A tenant far along: documents, a script file, a SIP ticket, an owner, then live."""
+    onboarding = record.onboarding.model_copy(
+        update={
+            "state": [Step.LIVE.value],
+            "documents": {
+                DocKind.BUSINESS_LICENSE: _document(DocKind.BUSINESS_LICENSE, "F0LICENSE"),
+                DocKind.LEGAL_REP_ID: _document(DocKind.LEGAL_REP_ID, "F0IDCARD"),
+            },
+            "script": ScriptReview(file_id="F0SCRIPT", file_name="话术.docx"),
+            "sip": SipTrunkTicket(
+                ticket_id="SIP-1",
+                request=SipTrunkRequest(
+                    carrier="China Telecom",
+                    numbers=["02112345678"],
+                    signalling=["10.0.0.1:5060"],
+                    contact_name="李四",
+                    contact_phone="13800000000",
+                ),
+                opened_by="U0CUSTOMER",
+                opened_at=T0,
+            ),
+        }
+    )
+    new = record.model_copy(update={"onboarding": onboarding, "se_user": "U0SE", "live_at": T0})
+    return Change(new, effects=[note("live")], audit=[])
+
+
+async def test_purge_leaves_nothing_of_the_tenant_behind(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    """Tickets, their delivery state and lock, claims, dead letters, the owner and retention
+    indexes: every key and every index entry of the tenant goes; one purge log line stays."""
+    keys, redis = backend.keys, backend.redis
+    await store.create(make_record("acme-x1y2", "C0A"), effects=[UpdateChecklist()])
+    await store.create(make_record("beta-77", "C0B"))
+    await store.update("beta-77", advance_to(Step.REAL_NAME))
+    await store.update("acme-x1y2", advance_to(Step.SDK))
+    await store.update("acme-x1y2", _holding_everything)
+    pending = await store.outbox.pending_effects("acme-x1y2")
+    await store.outbox.claim("acme-x1y2", pending[0].effect_id, timedelta(minutes=1))
+    await store.outbox.abandon("acme-x1y2", pending[0].stream_entry_id, "gave up")
+    await store.outbox.claim("acme-x1y2", pending[1].effect_id, timedelta(minutes=1))
+    await store.outbox.record_failure("acme-x1y2", pending[1].effect_id, "boom")
+    # Ticket state as the dispatcher leaves it: deliveries per backend, the ticket set, a lock.
+    await redis.hset(keys.ticket_deliveries("acme-x1y2", "SIP-1"), "slack", "{}")
+    await redis.sadd(keys.tickets("acme-x1y2"), "SIP-1", "SIP-0")
+    await redis.set(keys.ticket_lock("acme-x1y2", "SIP-1"), "token", px=60_000)
+    await redis.hset(keys.ticket_deliveries("acme-x1y2", "SIP-0"), "jira", "{}")
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+    beta_before = {k: v for k, v in (await snapshot(backend)).items() if "beta-77" in k}
+    indexes_before = {k: v for k, v in (await snapshot(backend)).items() if "{" not in k}
+    assert any("acme-x1y2" in str(v) for v in indexes_before.values())
+
+    purged = await store.purge("acme-x1y2", actor="U0SE")
+
+    assert purged.existed
+    assert {f.file_id for f in purged.files} == {"F0LICENSE", "F0IDCARD", "F0SCRIPT"}
+    remaining = await snapshot(backend)
+    purge_log = keys.purges()
+    assert not [k for k in remaining if "acme-x1y2" in k]
+    leftovers = {k: v for k, v in remaining.items() if k != purge_log and "acme-x1y2" in str(v)}
+    assert leftovers == {}
+    assert {k: v for k, v in remaining.items() if "beta-77" in k} == beta_before
+    assert await store.due_for_forgetting(FAR_FUTURE) == []
+    (line,) = await store.purges()
+    assert set(line) == {"actor", "at", "tenant_id"}
+    assert line["actor"] == "U0SE" and line["tenant_id"] == "acme-x1y2"
+    assert datetime.fromisoformat(line["at"]) == T0
+
+
+async def test_purge_of_an_unreadable_record_still_finds_its_files_and_tickets(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    keys, redis = backend.keys, backend.redis
+    await store.create(make_record("acme-x1y2", "C0A"))
+    await store.update("acme-x1y2", _holding_everything)
+    raw = json.loads(await redis.get(keys.record("acme-x1y2")))
+    raw["unexpected"] = True  # no longer validates
+    await redis.set(keys.record("acme-x1y2"), json.dumps(raw))
+    await redis.set(keys.ticket_lock("acme-x1y2", "SIP-1"), "token")  # not in the ticket set
+
+    purged = await store.purge("acme-x1y2", actor="U0MGR")
+
+    assert purged.existed and len(purged.files) == 3
+    assert not [k for k in await snapshot(backend) if "acme-x1y2" in k]
+    assert await store.tenant_for_channel("C0A") is None
+
+
+async def test_the_retention_index_follows_the_records_and_is_seeded_once(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    """Live tenants holding documents are indexed by when they went live; one without any, or
+    not live, is not; tenants that went live before the index existed are put in it once."""
+    await store.create(make_record("acme-x1y2", "C0A"))
+    await store.create(make_record("beta-77", "C0B"))
+    assert await store.due_for_forgetting(FAR_FUTURE) == []
+    await store.update("acme-x1y2", _holding_everything)
+    await store.update("beta-77", advance_to(Step.LIVE))  # live, but no documents
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+    assert await store.due_for_forgetting(T0) == []  # went live at T0: not before it
+
+    await backend.redis.delete(backend.keys.retention())  # as written by an older release
+    assert await store.seed_retention() is True
+    # Both live tenants; the one without documents leaves at its first look (`sync_retention`).
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2", "beta-77"]
+    beta = await store.get("beta-77")
+    assert beta is not None
+    await store.sync_retention(beta)
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
+    assert await store.seed_retention() is False
+
+    await backend.redis.delete(backend.keys.retention())
+    await store.rebuild_indexes()
+    assert await store.due_for_forgetting(FAR_FUTURE) == ["acme-x1y2"]
 
 
 # -- repair ---------------------------------------------------------------------------------
