@@ -16,6 +16,7 @@ from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
     may_act_for,
+    tenant_for,
     tenant_of_channel,
     tenant_of_user,
 )
@@ -88,9 +89,10 @@ async def _status(req: CommandRequest) -> Message:
     services = req.services
     try:
         if req.args:
-            record = await services.onboardings.get(req.args.split()[0].lower())
-            if not await may_act_for(services.memberships, record, req.actor):
-                raise NotInTenant()
+            tenant_id = req.args.split()[0].lower()
+            record = await tenant_for(
+                services.onboardings, services.memberships, tenant_id, req.actor
+            )
         else:
             found = await _tenant_here(req)
             if found is None:

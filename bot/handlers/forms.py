@@ -25,7 +25,7 @@ from bot.flows.engine import (
 )
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor
-from bot.handlers.access import NotInTenant, may_act_for
+from bot.handlers.access import tenant_for
 from bot.handlers.replies import EXPECTED, explain
 from bot.ids import CallbackId
 from bot.services import Services
@@ -119,10 +119,8 @@ async def on_submission(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
         )
         return
     try:
-        record = await services.onboardings.get(meta.t)
+        record = await tenant_for(services.onboardings, services.memberships, meta.t, actor)
         lang = await services.locales.lang_of(actor.user_id, record.lang)
-        if not await may_act_for(services.memberships, record, actor):
-            raise NotInTenant()
         event = read(view, meta)
         await services.onboardings.act(meta.t, event, actor, stage=meta.s)
     except InvalidValue as exc:
