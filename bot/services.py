@@ -107,6 +107,11 @@ class Services:
     ) -> Services:
         """Build the services. Must run inside the event loop that will use them. `clock` is
         what every part asks for the time (tests move it instead of waiting)."""
+        if not settings.onboarding_se_users:
+            log.warning(
+                "ONBOARDING_SE_USERS is empty: anyone in the workspace can start an onboarding"
+                " (never in the ops or manager channel)"
+            )
         catalog = load_catalog()
         # Our wording must fit the Slack fields it lands in (a refused form otherwise).
         check_content_limits(catalog)

@@ -55,6 +55,9 @@ async def _start(req: CommandRequest) -> Message:
         return say(req, "conversation.errors.start_not_allowed")
     if req.channel_id.startswith("D") or not req.channel_id:
         return say(req, "conversation.errors.start_in_dm")
+    if req.channel_id in (settings.onboarding_ops_channel, settings.onboarding_manager_channel):
+        # Every member of a staff channel would act for the tenant bound to it.
+        return say(req, "conversation.errors.start_in_ops")
     if not req.args:
         return say(req, "conversation.errors.start_usage")
     # The tenant speaks the starter's language until someone changes it with `lang`.
