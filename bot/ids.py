@@ -7,6 +7,17 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Final
+
+# What a tenant id looks like (`acme-7f3a9c`, see `bot.onboarding.new_tenant_id`). Ids that come
+# back from people (typed in a command, carried by a button or a form) are checked against it
+# before anything looks them up, and `bot.state.keys.Keys` refuses to build a key from any other.
+TENANT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,62}$"
+_TENANT_ID = re.compile(TENANT_ID_PATTERN)
+
+
+def is_tenant_id(text: object) -> bool:
+    return isinstance(text, str) and _TENANT_ID.fullmatch(text) is not None
 
 
 class Command(StrEnum):

@@ -30,6 +30,7 @@ from bot.flows.engine import AddDocument, FlowEvent, Outcome, apply, next_action
 from bot.flows.machine import WAITING_STAGES, leaf
 from bot.flows.model import Actor, ActorRole, DocKind, Step
 from bot.i18n import Lang
+from bot.ids import is_tenant_id
 from bot.stalls.policy import StallPolicy
 from bot.state import AuditEntry, Change, RedisTenantStore, SlackRefs, TenantNotFound, TenantRecord
 from bot.state.records import Nudge
@@ -121,6 +122,13 @@ def new_tenant_id(company: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", company).encode("ascii", "ignore").decode()
     slug = _SLUG_PART.sub("-", ascii_name.lower()).strip("-")[:40].strip("-")
     return f"{slug or 't'}-{secrets.token_hex(3)}"
+
+
+def known_id(tenant_id: str) -> str:
+    """`tenant_id`, if it is one; else `TenantNotFound` (no key is ever built from other text)."""
+    if not is_tenant_id(tenant_id):
+        raise TenantNotFound(tenant_id)
+    return tenant_id
 
 
 def audit_of(outcome: Outcome, actor: Actor) -> AuditEntry:
@@ -229,7 +237,7 @@ class Onboardings:
         def change(record: TenantRecord) -> Change:
             return self._flow_change(record, event, actor, now, stage)
 
-        return (await self.store.update(tenant_id, change)).record
+        return (await self.store.update(known_id(tenant_id), change)).record
 
     async def check(
         self, tenant_id: str, event: FlowEvent, actor: Actor, *, stage: str | None = None
@@ -300,7 +308,7 @@ class Onboardings:
                 )
             return Change(new, effects, [audit], touch_activity=False)
 
-        return (await self.store.update(tenant_id, change)).record
+        return (await self.store.update(known_id(tenant_id), change)).record
 
     # -- keeping it moving (not progress: none of these touch the activity clock) -------------
 
@@ -346,7 +354,7 @@ class Onboardings:
             effects = [RemindCustomer(nudged_by=actor.user_id)]
             return Change(new, effects, [self._note(record, actor, "nudge")], touch_activity=False)
 
-        result = await self.store.update(tenant_id, change)
+        result = await self.store.update(known_id(tenant_id), change)
         return Nudged(result.record, queued[0] if queued else None)
 
     async def snooze(self, tenant_id: str, actor: Actor, since: int) -> TenantRecord:
@@ -363,7 +371,7 @@ class Onboardings:
             note = self._note(record, actor, "snooze", until=until.isoformat())
             return Change(new, (), [note], touch_activity=False)
 
-        return (await self.store.update(tenant_id, change)).record
+        return (await self.store.update(known_id(tenant_id), change)).record
 
     async def assign(self, tenant_id: str, actor: Actor, to_user: str) -> TenantRecord:
         """Hand the onboarding to the SE `to_user` (the caller checked both are SEs). The new
@@ -406,7 +414,7 @@ class Onboardings:
             new = record.model_copy(update={"se_user": to_user})
             return Change(new, effects, [note], touch_activity=False)
 
-        return (await self.store.update(tenant_id, change)).record
+        return (await self.store.update(known_id(tenant_id), change)).record
 
     async def remember(self, tenant_id: str, **refs: object) -> None:
         """Keep the ts of a message the bot will update in place (not progress: no activity)."""
@@ -419,7 +427,7 @@ class Onboardings:
         await self.store.update(tenant_id, change)
 
     async def get(self, tenant_id: str) -> TenantRecord:
-        record = await self.store.get(tenant_id)
+        record = await self.store.get(known_id(tenant_id))
         if record is None:
             raise TenantNotFound(tenant_id)
         return record

@@ -110,6 +110,11 @@ class Services:
     ) -> Services:
         """Build the services. Must run inside the event loop that will use them. `clock` is
         what every part asks for the time (tests move it instead of waiting)."""
+        if not settings.onboarding_se_users:
+            log.warning(
+                "ONBOARDING_SE_USERS is empty: anyone in the workspace can start an onboarding"
+                " (never in the ops or manager channel)"
+            )
         catalog = load_catalog()
         # Our wording must fit the Slack fields it lands in (a refused form otherwise).
         check_content_limits(catalog)
@@ -190,7 +195,12 @@ class Services:
             self.runner.kick(tenant_id)
         await self.reporting.digest_if_due()
 
-    def actor_role(self, user_id: str) -> ActorRole:
+    def actor_role(self, user_id: str, team_id: str | None, home_team: str | None) -> ActorRole:
+        """A role is bound to (team, user): the SE and manager lists name people of our own
+        workspace (`home_team`, from `auth.test`). The same user id arriving from another team
+        (a Slack Connect guest), or from a team nobody can tell, is a customer."""
+        if team_id is None or home_team is None or team_id != home_team:
+            return ActorRole.CUSTOMER
         if self.settings.is_se(user_id):
             return ActorRole.SE
         if self.settings.is_manager(user_id):

@@ -1,7 +1,8 @@
 """Who may act for a tenant, and which tenant a channel or a user belongs to.
 
 Customers act for the tenant whose channel they are a member of (in a Slack Connect channel,
-that includes the customer's own people); SEs and managers act for every tenant.
+that includes the customer's own people); SEs and managers act for every tenant. Someone who may
+not act for a tenant is told the same whether it exists or not, so tenant ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.model import Actor, ActorRole
-from bot.onboarding import ConversationError
-from bot.state import RedisTenantStore, TenantRecord
+from bot.ids import is_tenant_id
+from bot.onboarding import ConversationError, Onboardings
+from bot.state import RedisTenantStore, TenantNotFound, TenantRecord
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,25 @@ async def may_act_for(memberships: Memberships, record: TenantRecord, actor: Act
     if is_staff(actor):
         return True
     return actor.user_id in await memberships.members_of(record.channel_id)
+
+
+async def tenant_for(
+    onboardings: Onboardings, memberships: Memberships, tenant_id: str, actor: Actor
+) -> TenantRecord:
+    """The tenant a person named (typed, or carried back by a button or a form), once `actor`
+    may act for it. Anyone else hears `NotInTenant` whether the tenant exists or not; staff, who
+    may act for every tenant, are told when there is no such tenant."""
+    try:
+        if not is_tenant_id(tenant_id):
+            raise TenantNotFound(tenant_id)
+        record = await onboardings.get(tenant_id)
+    except TenantNotFound:
+        if is_staff(actor):
+            raise
+        raise NotInTenant() from None
+    if not await may_act_for(memberships, record, actor):
+        raise NotInTenant()
+    return record
 
 
 async def tenant_of_channel(store: RedisTenantStore, channel_id: str) -> TenantRecord | None:

@@ -16,7 +16,7 @@ from bot.flows.engine import next_action, parse_event
 from bot.flows.errors import FlowError, SwitchDropsDocuments
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
-from bot.handlers.access import NotInTenant, may_act_for
+from bot.handlers.access import tenant_for
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.i18n import Lang
@@ -42,9 +42,7 @@ log = logging.getLogger(__name__)
 
 async def authorised_prompt(services: Services, actor: Actor, ref: PromptRef) -> TenantRecord:
     """The tenant of a prompt button, once the clicker may act for it and the prompt is current."""
-    record = await services.onboardings.get(ref.t)
-    if not await may_act_for(services.memberships, record, actor):
-        raise NotInTenant()
+    record = await tenant_for(services.onboardings, services.memberships, ref.t, actor)
     if leaf(record.onboarding.state) != ref.s:
         # The reply renders what to do now in the clicker's language, links intact.
         raise StalePrompt(next_step=next_action(record.onboarding))

@@ -16,6 +16,7 @@ from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
     may_act_for,
+    tenant_for,
     tenant_of_channel,
     tenant_of_user,
 )
@@ -54,6 +55,9 @@ async def _start(req: CommandRequest) -> Message:
         return say(req, "conversation.errors.start_not_allowed")
     if req.channel_id.startswith("D") or not req.channel_id:
         return say(req, "conversation.errors.start_in_dm")
+    if req.channel_id in (settings.onboarding_ops_channel, settings.onboarding_manager_channel):
+        # Every member of a staff channel would act for the tenant bound to it.
+        return say(req, "conversation.errors.start_in_ops")
     if not req.args:
         return say(req, "conversation.errors.start_usage")
     # The tenant speaks the starter's language until someone changes it with `lang`.
@@ -88,9 +92,10 @@ async def _status(req: CommandRequest) -> Message:
     services = req.services
     try:
         if req.args:
-            record = await services.onboardings.get(req.args.split()[0].lower())
-            if not await may_act_for(services.memberships, record, req.actor):
-                raise NotInTenant()
+            tenant_id = req.args.split()[0].lower()
+            record = await tenant_for(
+                services.onboardings, services.memberships, tenant_id, req.actor
+            )
         else:
             found = await _tenant_here(req)
             if found is None:

@@ -29,12 +29,13 @@ from bot.flows.engine import (
 )
 from bot.flows.errors import IncompleteChecklist, InputField, InvalidValue
 from bot.flows.model import Actor
-from bot.handlers.access import NotInTenant, may_act_for
+from bot.handlers.access import NotInTenant, is_staff, may_act_for
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.i18n import Lang, lang_from_locale
 from bot.ids import CallbackId
 from bot.mrkdwn import escape
 from bot.services import Services
+from bot.state import TenantNotFound
 from bot.views.forms import status_view, submitted_choices, submitted_text
 from bot.views.refs import FormMeta, parse_form
 from bot.views.sip import FormErrors, read_sip_form, ticket_id_for
@@ -153,7 +154,12 @@ class _Submission:
         try:
             locale = await services.locales.locale_of(actor.user_id)
             self.lang = lang_from_locale(locale, services.settings.ops_lang)
-            record = await services.onboardings.get(meta.t)
+            try:
+                record = await services.onboardings.get(meta.t)
+            except TenantNotFound:
+                if is_staff(actor):
+                    raise
+                raise NotInTenant() from None  # the same answer whether it exists or not
             self.lang = lang_from_locale(locale, record.lang)
             self.channel = record.channel_id
             event = self.read(self.view, meta)

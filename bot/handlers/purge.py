@@ -10,7 +10,6 @@ them. Everyone else is refused, politely and only to themselves.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import aiohttp
@@ -24,16 +23,14 @@ from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
 from bot.i18n import Catalog, Lang
-from bot.ids import ActionId, action_pattern
+from bot.ids import ActionId, action_pattern, is_tenant_id
 from bot.mrkdwn import escape
 from bot.slackfiles import FileDeletion, delete_files, log_deletion
 from bot.state import Purged, TenantNotFound
-from bot.state.records import TENANT_ID_PATTERN
 from bot.views.kit import Message, actions, button, confirm_dialog, sections, shorten
 
 log = logging.getLogger(__name__)
 
-_TENANT_ID = re.compile(TENANT_ID_PATTERN)
 # How many files the report names one by one (the rest are counted).
 _NAMED_FILES = 20
 
@@ -96,7 +93,7 @@ async def _purge(req: CommandRequest) -> Message:
     if len(words) != 1:
         return say(req, "purge.usage")
     tenant_id = words[0].lower()
-    if not _TENANT_ID.match(tenant_id):
+    if not is_tenant_id(tenant_id):
         return refusal(req, TenantNotFound(tenant_id))
     found = await req.services.store.purge_preview(tenant_id)
     if not found.existed:

@@ -31,7 +31,7 @@ from bot.flows.effects import MessageRef
 from bot.flows.engine import SubmitScript
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
-from bot.handlers.access import NotInTenant, may_act_for, tenant_of_channel, tenant_of_user
+from bot.handlers.access import may_act_for, tenant_for, tenant_of_channel, tenant_of_user
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId, action_pattern
 from bot.mrkdwn import typed_text
@@ -225,9 +225,7 @@ async def on_pick_document(
         thread_ts=str(message.get("thread_ts") or message.get("ts") or ""),
     )
     try:
-        record = await services.onboardings.get(tenant_id)
-        if not await may_act_for(services.memberships, record, actor):
-            raise NotInTenant()
+        record = await tenant_for(services.onboardings, services.memberships, tenant_id, actor)
         kind = DocKind(kind_value)
     except (*EXPECTED, ValueError) as exc:
         # A refused pick is the picker's business only (like a refused button click).

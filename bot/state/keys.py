@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.ids import is_tenant_id
+
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
@@ -19,32 +21,46 @@ def _glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
+class InvalidTenantId(ValueError):
+    """A key was asked for with something that is not a tenant id: text from a person that
+    nothing checked on the way in. No key is built from it."""
+
+    def __init__(self, text: object) -> None:
+        super().__init__(f"not a tenant id: {str(text)[:80]!r}")
+
+
+def _tenant(tenant_id: str) -> str:
+    if not is_tenant_id(tenant_id):
+        raise InvalidTenantId(tenant_id)
+    return tenant_id
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "onb"
 
     # -- per tenant ---------------------------------------------------------------------
     def record(self, tenant_id: str) -> str:
-        return f"{self.prefix}:{{{tenant_id}}}:record"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:record"
 
     def audit(self, tenant_id: str) -> str:
-        return f"{self.prefix}:{{{tenant_id}}}:audit"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:audit"
 
     def outbox(self, tenant_id: str) -> str:
         """Stream of effects written with a change and not yet carried out."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox"
 
     def outbox_attempts(self, tenant_id: str) -> str:
         """Hash: effect id -> how many times carrying it out has failed."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox:attempts"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:attempts"
 
     def outbox_errors(self, tenant_id: str) -> str:
         """Hash: effect id -> the last error text, for the SE who looks into it."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox:errors"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:errors"
 
     def outbox_dead(self, tenant_id: str) -> str:
         """Stream of effects given up on (too many failures, or unreadable), kept for people."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox:dead"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:dead"
 
     def outbox_tries(self, tenant_id: str) -> str:
         """Hash: effect id -> how many times a runner has started it (a second start may follow
@@ -58,7 +74,7 @@ class Keys:
 
     def effect_claim(self, tenant_id: str, effect_id: str) -> str:
         """Held (SET NX PX) by the replica carrying out one effect right now."""
-        return f"{self.prefix}:{{{tenant_id}}}:claim:{effect_id}"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:claim:{effect_id}"
 
     def tenant_keys(self, tenant_id: str) -> tuple[str, ...]:
         """The tenant's keys whose names do not depend on data (for purge and cleanup). The
@@ -81,15 +97,15 @@ class Keys:
     def tickets(self, tenant_id: str) -> str:
         """Set of the tenant's ticket ids that have delivery state, so a purge finds their keys
         (`ticket_keys`) without scanning the keyspace."""
-        return f"{self.prefix}:{{{tenant_id}}}:tickets"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:tickets"
 
     def ticket_deliveries(self, tenant_id: str, ticket_id: str) -> str:
         """Hash: ticket backend name (slack/jira/webhook) -> JSON delivery state."""
-        return f"{self.prefix}:{{{tenant_id}}}:ticket:{ticket_id}:deliveries"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:ticket:{ticket_id}:deliveries"
 
     def ticket_lock(self, tenant_id: str, ticket_id: str) -> str:
         """Held (SET NX PX) while one dispatcher delivers or updates the ticket."""
-        return f"{self.prefix}:{{{tenant_id}}}:ticket:{ticket_id}:lock"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:ticket:{ticket_id}:lock"
 
     def ticket_keys(self, tenant_id: str, ticket_id: str) -> tuple[str, ...]:
         """Every key of one ticket (for purge and cleanup)."""

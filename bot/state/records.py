@@ -20,12 +20,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bot.flows.model import Actor, Onboarding, Step
 from bot.i18n import DEFAULT_LANG, Lang
+from bot.ids import TENANT_ID_PATTERN
 from bot.mrkdwn import typed_text
 from bot.stalls.policy import StallState
 from bot.state.errors import CorruptRecord, UnknownSchemaVersion
 
 SCHEMA_VERSION: Final = 2
-TENANT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
 

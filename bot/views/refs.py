@@ -1,12 +1,15 @@
 """What buttons and forms carry back to us: which tenant, which prompt, what to do.
 
 Button values and `private_metadata` come back from Slack as strings we once wrote; they are
-parsed into these models at the boundary and anything else is refused.
+parsed into these models at the boundary and anything else is refused (a tenant id that is
+not one never reaches the store).
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.ids import TENANT_ID_PATTERN
 
 
 class PromptRef(BaseModel):
@@ -14,7 +17,7 @@ class PromptRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    t: str = Field(min_length=1, max_length=64)  # tenant id
+    t: str = Field(pattern=TENANT_ID_PATTERN)  # tenant id
     s: str = Field(min_length=1, max_length=64)  # the stage (leaf state value) of the prompt
     e: str | None = Field(default=None, max_length=64)  # flow event to send
     f: str | None = Field(default=None, max_length=64)  # form to open
@@ -29,7 +32,7 @@ class FormMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    t: str = Field(min_length=1, max_length=64)
+    t: str = Field(pattern=TENANT_ID_PATTERN)
     s: str = Field(min_length=1, max_length=64)
     c: str = Field(min_length=1, max_length=64)
     x: dict[str, str] = Field(default_factory=dict)  # form-specific context

@@ -12,7 +12,7 @@ from bot.flows.catalogue import document_spec, documents_for, role_name_key
 from bot.flows.errors import InputField
 from bot.flows.model import Document, Verdict
 from bot.i18n import Catalog, Lang
-from bot.ids import ActionId, CallbackId
+from bot.ids import TENANT_ID_PATTERN, ActionId, CallbackId, is_tenant_id
 from bot.mrkdwn import escape
 from bot.state import TenantRecord
 from bot.views.forms import View, modal, text_input
@@ -40,7 +40,7 @@ class ReviewRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    t: str = Field(min_length=1, max_length=64)
+    t: str = Field(pattern=TENANT_ID_PATTERN)
     k: str | None = Field(default=None, max_length=64)
     r: int = Field(ge=1)
 
@@ -250,6 +250,7 @@ def stage_value(value: str | None) -> tuple[str, str, int] | None:
     """The ticket card's advance button: (tenant, ticket, stage)."""
     try:
         data = json.loads(value or "")
-        return str(data["tenant"]), str(data["ticket"]), int(data["stage"])
+        found = str(data["tenant"]), str(data["ticket"]), int(data["stage"])
     except (ValueError, KeyError, TypeError):
         return None
+    return found if is_tenant_id(found[0]) else None

@@ -11,7 +11,7 @@ from bot.flows.catalogue import step_spec
 from bot.flows.engine import missing_documents, rejected_documents
 from bot.flows.model import Step
 from bot.i18n import Catalog, Lang
-from bot.ids import ActionId
+from bot.ids import ActionId, is_tenant_id
 from bot.mrkdwn import escape
 from bot.stalls.policy import StallPolicy, StallState
 from bot.state import TenantRecord
@@ -83,7 +83,7 @@ class StallRef:
     @classmethod
     def parse(cls, value: object) -> StallRef | None:
         tenant, _, since = str(value or "").partition("|")
-        return cls(tenant, int(since)) if tenant and since.isdigit() else None
+        return cls(tenant, int(since)) if is_tenant_id(tenant) and since.isdigit() else None
 
 
 def owner_notice(

@@ -112,6 +112,7 @@ async def served(
             api_app_id=fake.api_app_id,
             bot_user_id=fake.bot_user_id,
             hooks_url=fake.hooks_url,
+            team_of=fake.team_of,
         ) as driver:
             yield service, driver
     finally:
@@ -146,5 +147,6 @@ async def slack(bot: HttpService, fake: FakeSlack) -> AsyncIterator[SlackDriver]
         api_app_id=fake.api_app_id,
         bot_user_id=fake.bot_user_id,
         hooks_url=fake.hooks_url,
+        team_of=fake.team_of,
     ) as driver:
         yield driver

@@ -139,5 +139,8 @@ async def test_served_process_answers_slack_and_logs_json_without_secrets(
         assert secret not in output
     # Bolt's "token will be unused" notice said nothing useful, on every start.
     assert not any("will be unused" in r["msg"] for r in records)
+    # No SE is configured: said once, as a warning, at start-up.
+    open_start = [r for r in records if "ONBOARDING_SE_USERS is empty" in r["msg"]]
+    assert [r["level"] for r in open_start] == ["warning"]
     # Nothing went unheard: every request found its listener.
     assert not any("no listener" in r["msg"] for r in records)

@@ -141,14 +141,14 @@ async def test_a_click_from_outside_the_tenant_channel_is_refused_and_changes_no
 
     click = await j.click(prompt, by_value("confirm_account"), user=STRANGER)
 
-    await wait_refusal(fake, click, "belongs to another channel's enterprise")
+    await wait_refusal(fake, click, "is not an onboarding you take part in")
     assert len(prompt_posts(fake, CHANNEL)) == posts
     assert len(updates_of(fake, checklist)) == updates
     assert step_marks(checklist.blocks) == marks(0)
     assert has_button(prompt, "confirm_account")  # still current for the customer
     # Nor can they open the step's form.
     click = await j.click(prompt, by_value('"f":"account"'), user=STRANGER)
-    await wait_refusal(fake, click, "belongs to another channel's enterprise")
+    await wait_refusal(fake, click, "is not an onboarding you take part in")
     assert fake.calls("views.open") == []
 
 

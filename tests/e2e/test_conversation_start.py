@@ -188,7 +188,7 @@ async def test_status_of_a_named_tenant_for_an_se_but_not_for_another_tenants_cu
     refused = await slack.slash_command(
         f"status {tenant}", user_id=OTHER_CUSTOMER, channel_id=OTHER_CHANNEL
     )
-    assert "belongs to another channel's enterprise" in reply_text(refused)
+    assert "is not an onboarding you take part in" in reply_text(refused)
     assert "Acme" not in reply_text(refused)
     assert not step_marks(refused.json()["blocks"])
     # Their own, by name, is fine.

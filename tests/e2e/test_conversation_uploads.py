@@ -210,7 +210,7 @@ async def test_a_pick_by_someone_outside_the_channel_is_refused_only_to_them(
 
     click = await j.pick(question, "Business licence scan", user=STRANGER)
 
-    await wait_refusal(fake, click, "belongs to another channel's enterprise")
+    await wait_refusal(fake, click, "is not an onboarding you take part in")
     assert len(thread_replies(fake, ts)) == in_thread  # nothing said in public
     assert len(updates_of(fake, checklist)) == updates
     status = await j.command("status", user=CUSTOMER_EN)

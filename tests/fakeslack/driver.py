@@ -27,7 +27,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -109,8 +109,12 @@ class SlackDriver:
         hooks_url: str = "https://hooks.slack.com/",
         path: str = "/slack/events",
         verification_token: str = VERIFICATION_TOKEN,
+        team_of: Callable[[str], str] | None = None,
     ) -> None:
-        """`hooks_url`: base of the `response_url`s handed to the bot; use `fake.hooks_url`."""
+        """`hooks_url`: base of the `response_url`s handed to the bot; use `fake.hooks_url`.
+
+        `team_of`: the team a user belongs to (`fake.team_of`), so a Slack Connect guest's
+        requests name their own team as Slack's do; by default everyone is of `team_id`."""
         self.url = bot_url.rstrip("/") + path
         self._secret = signing_secret.encode()
         self.team_id = team_id
@@ -119,6 +123,7 @@ class SlackDriver:
         self.team_domain = team_domain
         self.hooks_url = hooks_url if hooks_url.endswith("/") else hooks_url + "/"
         self.verification_token = verification_token
+        self._team_of = team_of
         self._session = session
         self._owns_session = session is None
         self._counter = itertools.count(1)
@@ -141,6 +146,10 @@ class SlackDriver:
             self._session = None
 
     # ------------------------------------------------------------------ ids
+
+    def team_of(self, user_id: str) -> str:
+        """The team `user_id` belongs to: ours, or a guest's own (Slack Connect)."""
+        return self._team_of(user_id) if self._team_of is not None else self.team_id
 
     def new_event_id(self) -> str:
         return f"Ev{next(self._counter):04d}{secrets.token_hex(3).upper()}"
@@ -239,6 +248,9 @@ class SlackDriver:
             event_time=event_time if event_time is not None else int(time.time()),
         )
         envelope["authorizations"][0].update(team_id=self.team_id, user_id=self.bot_user_id)
+        if event.get("user_team") not in (None, self.team_id):
+            # Only a channel shared with another organisation carries people of other teams.
+            envelope["is_ext_shared_channel"] = True
         return envelope
 
     async def url_verification(
@@ -291,10 +303,11 @@ class SlackDriver:
             event_ts=ts,
             channel=channel_id,
             channel_type=channel_type,
-            team=self.team_id,
+            team=self.team_of(user_id),
             client_msg_id=_uuid4(),
             blocks=[_rich_text(typed)] if typed else [],
         )
+        _mark_guest(event, self.team_of(user_id), self.team_id)
         if files:
             event["files"] = [dict(f) for f in files]
         if thread_ts:
@@ -355,9 +368,10 @@ class SlackDriver:
             ts=ts,
             event_ts=ts,
             channel=channel_id,
-            team=self.team_id,
+            team=self.team_of(user_id),
             client_msg_id=_uuid4(),
         )
+        _mark_guest(event, self.team_of(user_id), self.team_id)
         section = event["blocks"][0]["elements"][0]
         section["elements"] = _rich_text_elements(typed)
         if thread_ts:
@@ -423,7 +437,8 @@ class SlackDriver:
         fields: dict[str, str] = {k: str(v) for k, v in payload("slash_command").items()}
         fields.update(
             token=self.verification_token,
-            team_id=self.team_id,
+            # The workspace the command was typed in: a guest's own.
+            team_id=self.team_of(user_id),
             team_domain=self.team_domain,
             channel_id=channel_id,
             channel_name=channel_name or ("directmessage" if channel_id[0] == "D" else channel_id),
@@ -525,12 +540,13 @@ class SlackDriver:
         """
         body = payload("block_actions")
         name = user_name or _user_name(user_id)
-        body["user"].update(id=user_id, username=name, name=name, team_id=self.team_id)
+        team = self.team_of(user_id)
+        body["user"].update(id=user_id, username=name, name=name, team_id=team)
         body.update(
             api_app_id=self.api_app_id,
             token=self.verification_token,
             trigger_id=trigger_id or self.new_trigger_id(),
-            team={"id": self.team_id, "domain": self.team_domain},
+            team={"id": team, "domain": self.team_domain},
             response_url=self.response_url("actions"),
         )
         blocks: list[Any]
@@ -626,12 +642,14 @@ class SlackDriver:
         """
         body = payload("view_submission")
         name = user_name or _user_name(user_id)
-        body["user"].update(id=user_id, username=name, name=name, team_id=self.team_id)
+        team = self.team_of(user_id)
+        body["user"].update(id=user_id, username=name, name=name, team_id=team)
         body.update(
             api_app_id=self.api_app_id,
             token=self.verification_token,
             trigger_id=trigger_id or self.new_trigger_id(),
-            team={"id": self.team_id, "domain": self.team_domain},
+            # In a Slack Connect channel `team` is the guest's; `app_installed_team_id` is ours.
+            team={"id": team, "domain": self.team_domain},
         )
         submitted = body["view"]
         if view is not None:
@@ -884,6 +902,12 @@ def _with_ids(reply: Reply, *, event_id: str | None = None, trigger_id: str | No
         event_id=event_id or reply.event_id,
         trigger_id=trigger_id or reply.trigger_id,
     )
+
+
+def _mark_guest(event: JSON, team: str, home_team: str) -> None:
+    """A message of a Slack Connect guest names their team as `user_team` and `source_team`."""
+    if team != home_team:
+        event.update(user_team=team, source_team=team)
 
 
 def _plain(text: str) -> JSON:

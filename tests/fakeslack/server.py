@@ -309,6 +309,11 @@ class FakeSlack:
         self.users[user_id] = user
         return user
 
+    def team_of(self, user_id: str) -> str:
+        """The team of `user_id`: a guest added with their own `team_id`, or ours."""
+        user = self.users.get(user_id)
+        return user.team_id if user else self.team_id
+
     def open_im(self, user_id: str) -> Channel:
         """The DM channel between the bot and `user_id` (created on first use, as Slack does)."""
         for channel in self.channels.values():

@@ -309,7 +309,7 @@ def test_help_forms_and_homes_render_within_slacks_limits(lang: Lang) -> None:
     check_message("help", help_message(CATALOG, lang, names, hint=hint))
     check_message("help answer", help_answer(CATALOG, lang, names, unknown=True))
 
-    meta = FormMeta(t="t" * 64, s="qualification.collecting", c="C" + "0" * 63, x={"k": "v" * 64})
+    meta = FormMeta(t="t" * 63, s="qualification.collecting", c="C" + "0" * 63, x={"k": "v" * 64})
     modals = {
         "account": forms.account_form(CATALOG, lang, meta),
         "instance": forms.instance_form(CATALOG, lang, meta),
