@@ -360,21 +360,6 @@ async def test_commands(world: World, action: Action, actor: str) -> None:
     await cell(world, action, actor)
 
 
-# -- placeholders: the staff's purge (added separately) ----------------------------------------
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_purge(world: World, actor: str) -> None:
-    """`/onboard purge <tenant>`: SEs and managers. Runs once the subcommand exists."""
-    tenant = await world.fresh()
-    probe = await world.slack.slash_command(
-        f"purge {tenant.id}", user_id=MANAGER, channel_id=OPS_CHANNEL, check_reply=False
-    )
-    if HIDDEN in reply_text(probe):
-        pytest.skip("the purge subcommand does not exist yet")
-    pytest.skip("purge exists: write its cells (allowed: the tenant is gone)")  # pragma: no cover
-
-
 # -- buttons ----------------------------------------------------------------------------------
 
 
@@ -717,3 +702,44 @@ async def test_no_onboarding_starts_in_the_ops_channel(world: World) -> None:
     reply = await w.slack.slash_command("start Initech", user_id=SE, channel_id=OPS_CHANNEL)
     assert "Everyone in this staff channel would act for it" in reply_text(reply)
     assert await w.service.services.store.tenant_for_channel(OPS_CHANNEL) is None
+
+
+# -- purge: SEs and managers, a question and then the click ----------------------------------
+
+PURGE_REFUSED = "Only solution engineers and managers can purge"
+
+
+async def purged(w: World, actor: str, tenant: Tenant, reply: Reply) -> None:
+    """The tenant is gone, and the purge log (outside the tenant) names who did it."""
+    await w.fake.wait_until(
+        lambda: any("is purged" in t for t in w.shown_to(USERS[actor], reply)),
+        what="the purge report, to the clicker",
+    )
+    store = w.service.services.store
+    assert await store.get(tenant.id) is None
+    lines = [p for p in await store.purges() if p["tenant_id"] == tenant.id]
+    assert [p["actor"] for p in lines] == [USERS[actor]]
+
+
+PURGE = [
+    Action(
+        "/onboard purge",
+        STAFF,
+        command("purge {tenant}"),
+        said("deletes for good"),
+        PURGE_REFUSED,
+    ),
+    Action(
+        "purge (button)",
+        STAFF,
+        click("purge.confirm", lambda w, tenant: tenant.id, ephemeral=True),
+        purged,
+        PURGE_REFUSED,
+    ),
+]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("action", PURGE, ids=lambda a: a.name)
+async def test_purge(world: World, action: Action, actor: str) -> None:
+    await cell(world, action, actor)
