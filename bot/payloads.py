@@ -302,8 +302,13 @@ def _validate(model: type[BaseModel], data: dict[str, Any], what: str) -> None:
         raise BadPayload(f"{what}: {where}: {first['msg']}") from None
 
 
+def _type_of(data: dict[str, Any]) -> str | None:
+    kind = data.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _event_payload(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+    if not isinstance(data, dict) or _type_of(data) not in EVENT_TYPES:
         raise BadPayload("not an Events API payload")
     kind = data["type"]
     if kind == "url_verification":
@@ -315,7 +320,7 @@ def _event_payload(data: Any) -> dict[str, Any]:
             raise BadPayload("event_callback without an event")
         _validate(EventCallback, data, "event_callback")
         event = data["event"]
-        handled = event.get("type") in HANDLED_EVENTS
+        handled = _type_of(event) in HANDLED_EVENTS
         _validate(Event if handled else AnyEvent, event, "event")
     return data
 
@@ -325,7 +330,7 @@ def _interaction_payload(text: str) -> dict[str, Any]:
         payload = decode_json(text)
     except BadPayload as exc:
         raise BadPayload(f"payload: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("type") not in INTERACTION_TYPES:
+    if not isinstance(payload, dict) or _type_of(payload) not in INTERACTION_TYPES:
         raise BadPayload("unknown interaction type")
     kind = payload["type"]
     _validate(_INTERACTIONS[kind], payload, kind)

@@ -54,10 +54,16 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
 
     secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
-    if not verifier.is_valid(
-        body=body,
-        timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-        signature=request.headers.get("X-Slack-Signature", ""),
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    # The verifier reads the timestamp with int() and raises on anything else.
+    if (
+        not timestamp.isascii()
+        or not timestamp.isdigit()
+        or not verifier.is_valid(
+            body=body,
+            timestamp=timestamp,
+            signature=request.headers.get("X-Slack-Signature", ""),
+        )
     ):
         log.warning("refused a request with a bad signature or a stale timestamp")
         return web.json_response({"error": "invalid request"}, status=401)
