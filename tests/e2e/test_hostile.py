@@ -941,6 +941,20 @@ for callback in (CallbackId.REJECT_DOCUMENT, CallbackId.SIP_NUMBER_ASSIGNED):
     add(f"se-form-{callback.value}-by-customer", se_form_by_customer(), 200, replies=EPHEMERAL)
 
 
+@case("sip-form-port-of-unicode-digits", 200, told=True)
+async def _unicode_port(w: World) -> Reply:
+    values = {
+        "carrier": {"value": text_input("China Telecom")},
+        "sip_numbers": {"value": text_input("+86 20 8888 6666")},
+        "signalling": {"value": text_input("203.0.113.10:²")},
+        "contact_name": {"value": text_input("Li Wei")},
+        "contact_phone": {"value": text_input("+86 138 0000 0000")},
+    }
+    meta = json.dumps({"t": w.acme, "s": "numbers.sip_trunk", "c": CHANNEL})
+    body = submission(w, metadata=meta, values=values, callback=CallbackId.SIP_TRUNK)
+    return await send_interaction(w, body)
+
+
 @case("unknown-callback-id", 200)
 async def _unknown_callback(w: World) -> Reply:
     return await send_interaction(w, submission(w, callback="form.drop_tables"))
