@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Requests naming another app (their `api_app_id`) are ignored; unset, none are.
+    slack_app_id: str | None = Field(default=None, pattern=r"^A[A-Z0-9]{2,}$")
     redis_url: SecretStr | None = None
     # Every key starts with this, so deployments (or tests) can share one Redis.
     redis_key_prefix: str = Field(default="onb", pattern=r"^[A-Za-z0-9_.-]{1,32}$")

@@ -1,19 +1,20 @@
 """HTTP mode: the aiohttp application in front of Bolt.
 
 Bolt verifies signatures and dispatches, but its own adapter answers 500 to a correctly signed
-request whose body does not parse. This front door answers bad input itself: 413 for a body over
-1 MiB, 401 for a bad signature or a stale timestamp, 400 for a body that is not a Slack payload.
-Nothing reaches a handler or the store in those cases.
+request whose body does not parse, and a handler that meets a field of the wrong type raises.
+This front door answers bad input itself: 413 for a body over 1 MiB, 401 for a bad signature or
+a stale timestamp, 400 for a body that is not a Slack payload (`bot.payloads`: bounded depth,
+checked strings, the fields handlers read of the types Slack sends), and 200 with nothing done
+for a request addressed to another Slack app (`SLACK_APP_ID`). Nothing reaches a handler or the
+store in those cases.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -22,6 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.logs import log_context
+from bot.payloads import BadPayload, addressed_elsewhere, classify
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,58 +31,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 EVENTS_PATH = "/slack/events"
 
-_EVENT_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
-_INTERACTION_TYPES = frozenset(
-    {
-        "block_actions",
-        "block_suggestion",
-        "view_submission",
-        "view_closed",
-        "shortcut",
-        "message_action",
-    }
-)
-
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
-
-
-class BadPayload(Exception):
-    """The body is signed correctly but is not a Slack payload we know."""
-
-
-def classify(body: str, content_type: str) -> tuple[str, dict[str, Any]]:
-    """The kind of a signed request (`event`, `interaction`, `command`, `ssl_check`) and its
-    parsed body; raises `BadPayload` for anything else."""
-    if content_type == "application/json":
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise BadPayload("body is not JSON") from None
-        if not isinstance(data, dict) or data.get("type") not in _EVENT_TYPES:
-            raise BadPayload("not an Events API payload")
-        if data["type"] == "event_callback" and not isinstance(data.get("event"), dict):
-            raise BadPayload("event_callback without an event")
-        return "event", data
-    if content_type == "application/x-www-form-urlencoded":
-        try:
-            form = parse_qs(body, keep_blank_values=True, strict_parsing=False)
-        except ValueError:
-            raise BadPayload("form body does not parse") from None
-        if "payload" in form:
-            try:
-                payload = json.loads(form["payload"][0])
-            except ValueError:
-                raise BadPayload("payload is not JSON") from None
-            if not isinstance(payload, dict) or payload.get("type") not in _INTERACTION_TYPES:
-                raise BadPayload("unknown interaction type")
-            return "interaction", payload
-        if "command" in form:
-            return "command", {k: v[0] for k, v in form.items()}
-        if "ssl_check" in form:
-            return "ssl_check", {}
-        raise BadPayload("form body is neither a command nor an interaction")
-    raise BadPayload(f"unsupported content type {content_type or 'none'}")
 
 
 def _request_id(kind: str, data: dict[str, Any]) -> str:
@@ -102,10 +54,16 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
 
     secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
-    if not verifier.is_valid(
-        body=body,
-        timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-        signature=request.headers.get("X-Slack-Signature", ""),
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    # The verifier reads the timestamp with int() and raises on anything else.
+    if (
+        not timestamp.isascii()
+        or not timestamp.isdigit()
+        or not verifier.is_valid(
+            body=body,
+            timestamp=timestamp,
+            signature=request.headers.get("X-Slack-Signature", ""),
+        )
     ):
         log.warning("refused a request with a bad signature or a stale timestamp")
         return web.json_response({"error": "invalid request"}, status=401)
@@ -115,6 +73,10 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     except BadPayload as exc:
         log.warning("refused a signed request: %s", exc)
         return web.json_response({"error": str(exc)}, status=400)
+
+    if addressed_elsewhere(kind, data, services.settings.slack_app_id):
+        log.warning("ignored a %s %s addressed to another app", kind, _describe(kind, data))
+        return web.Response(status=200)
 
     if kind == "event" and data["type"] == "app_rate_limited":
         # Slack tells us it dropped events for an hour; the reconciliation sweep catches up.

@@ -28,10 +28,12 @@ from yarl import URL
 
 from bot.documents.formats import (
     ACCEPTED,
-    SNIFF_BYTES,
+    IMAGE_HEAD_BYTES,
+    MAX_IMAGE_PIXELS,
     FileFormat,
     claimed_format,
     format_size,
+    image_pixels,
     sniff,
 )
 from bot.flows.effects import MessageRef
@@ -58,6 +60,7 @@ class RejectReason(StrEnum):
     DOWNLOAD_FAILED = "download_failed"
     NOT_ALLOWED_HOST = "not_allowed_host"
     EMPTY = "empty"
+    IMAGE_TOO_LARGE = "image_too_large"  # declares more pixels than any scan has
 
 
 # A wrong type whose name claims an accepted one (`licence.pdf` that is a Word file) is told
@@ -197,9 +200,14 @@ def _html(subject: _Subject) -> UploadRejected:
     )
 
 
-def _judge(actual: FileFormat, subject: _Subject) -> FileFormat:
-    """`actual` when it is an accepted format; otherwise the rejection to tell the customer."""
+def _judge(head: bytes | bytearray, subject: _Subject) -> FileFormat:
+    """The format of a file from its first bytes when it is accepted; otherwise the rejection
+    to tell the customer."""
+    actual = sniff(head)
     if actual in ACCEPTED:
+        pixels = image_pixels(head, actual)
+        if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+            raise subject.reject(RejectReason.IMAGE_TOO_LARGE, f"declares {pixels} pixels")
         return actual
     if actual is FileFormat.HTML:
         raise _html(subject)
@@ -238,15 +246,15 @@ async def _read(
                 raise subject.reject(RejectReason.TOO_LARGE, f"more than {max_bytes} bytes sent")
             digest.update(chunk)
             if fmt is None:
-                head += chunk[: SNIFF_BYTES - len(head)]
-                if len(head) >= SNIFF_BYTES:
+                head += chunk[: IMAGE_HEAD_BYTES - len(head)]
+                if len(head) >= IMAGE_HEAD_BYTES:
                     # Judged early: a 20 MB Word file is refused after its first bytes.
-                    fmt = _judge(sniff(head), subject)
+                    fmt = _judge(head, subject)
                     head.clear()
         if size == 0:
             raise subject.reject(RejectReason.EMPTY, "0 bytes")
         if fmt is None:
-            fmt = _judge(sniff(head), subject)
+            fmt = _judge(head, subject)
     finally:
         head.clear()
     return InspectedFile(

@@ -6,7 +6,11 @@ the customer what the file *claimed* to be when it is refused ("named .pdf, real
 
 from __future__ import annotations
 
+import io
+import warnings
 from enum import StrEnum
+
+from PIL import Image
 
 
 class FileFormat(StrEnum):
@@ -103,6 +107,37 @@ def claimed_format(name: str) -> FileFormat:
     if not dot or not stem:
         return FileFormat.UNKNOWN
     return _EXTENSIONS.get(extension.lower(), FileFormat.UNKNOWN)
+
+
+# An image declaring more pixels than this is refused: a few KB of PNG can declare a picture
+# that takes gigabytes to open (a decompression bomb), in a reviewer's viewer or in any tool
+# that renders it. Pillow's own threshold; a 600 dpi A3 scan has about 70 million.
+MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+# How many leading bytes `image_pixels` is given: a JPEG's size follows its EXIF segment.
+IMAGE_HEAD_BYTES = 64 * 1024
+
+
+def image_pixels(head: bytes | bytearray, fmt: FileFormat) -> int | None:
+    """Width × height that a PNG's or JPEG's header declares, read from its first bytes without
+    decoding any pixel; None when these bytes do not hold a readable header."""
+    if fmt is FileFormat.PNG:
+        # The IHDR chunk comes first, at a fixed place (PNG specification, 5.2 and 11.2.2).
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
+    if fmt is not FileFormat.JPEG:
+        return None
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (or raises, past twice its limit) about big images; we only ask.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(bytes(head)), formats=["JPEG"]) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return MAX_IMAGE_PIXELS * 2 + 1
+    except Exception:  # a header Pillow cannot read: no claim about its size
+        return None
+    return int(width) * int(height)
 
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")

@@ -89,7 +89,8 @@ def ticket_id(value: str | None) -> None:
 def signalling_address(value: str) -> None:
     """`ip:port` or `[ipv6]:port`, the way carriers write their signalling endpoints."""
     host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    # isdigit() alone takes "²" and "٥", which int() refuses or reads as another number.
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise InvalidValue(InputField.SIGNALLING, "not_ip_port")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

@@ -25,12 +25,13 @@ from bot.handlers.subcommands import (
     Audience,
     CommandRequest,
     Subcommand,
+    parse_command,
     refusal,
     say,
 )
 from bot.i18n import Lang
 from bot.ids import Command
-from bot.mrkdwn import escape, typed_text
+from bot.mrkdwn import escape
 from bot.services import Services
 from bot.state import ChannelAlreadyBound, TenantRecord
 from bot.views.help import help_message
@@ -168,15 +169,14 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
     services: Services = context["services"]
     actor: Actor = context["actor"]
     lang = await services.locales.lang_of(actor.user_id, default=Lang.ZH)
-    text = typed_text(command.get("text")).strip()
-    name, _, args = text.partition(" ")
+    name, args = parse_command(command.get("text"))
     req = CommandRequest(
         services=services,
         actor=actor,
         lang=lang,
         channel_id=str(command.get("channel_id") or ""),
         team_id=command.get("team_id"),
-        args=args.strip(),
+        args=args,
         payload=command,
     )
     sub = SUBCOMMANDS.get(name.lower()) if name else SUBCOMMANDS["help"]

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.flows.model import Actor, ActorRole
 from bot.handlers.replies import explain
 from bot.i18n import Lang
+from bot.mrkdwn import typed_text
 from bot.services import Services
 from bot.views.kit import Message
 
@@ -57,6 +58,15 @@ class Subcommand:
             case Audience.STARTERS:
                 return not settings.onboarding_se_users or actor.role is ActorRole.SE
         return True
+
+
+def parse_command(text: object) -> tuple[str, str]:
+    """`/onboard <name> <args>` as Slack sends its text (escaped): the subcommand's name as
+    typed ("" when none was), and the rest as typed, stripped. The name ends at the first
+    whitespace of any kind (a pasted tab or line break too). Any value parses."""
+    parts = typed_text(text).split(maxsplit=1)
+    name = parts[0] if parts else ""
+    return name, parts[1].strip() if len(parts) > 1 else ""
 
 
 def say(req: CommandRequest, key: str, **params: object) -> Message:

@@ -45,6 +45,29 @@ def png() -> bytes:
     )
 
 
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A few hundred bytes of PNG declaring `width` × `height` pixels: a decompression bomb
+    (its IDAT would inflate to gigabytes; these hold only the start of it)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"tEXt", b"Comment\x00" + MARKER)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 65536))
+    )
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A baseline JPEG header declaring `width` × `height` (one grey component)."""
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    comment = b"\xff\xfe" + struct.pack(">H", len(MARKER) + 2) + MARKER
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes(range(1, 65))
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    dht = b"\xff\xc4" + struct.pack(">H", 20) + b"\x00" + b"\x01" + b"\x00" * 15 + b"\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00"
+    return b"\xff\xd8" + app0 + comment + dqt + sof + dht + sos + b"\x00" * 64 + b"\xff\xd9"
+
+
 def docx() -> bytes:
     """A Word document: a ZIP container, as every .docx is."""
     buffer = io.BytesIO()

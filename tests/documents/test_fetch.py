@@ -476,3 +476,39 @@ async def test_a_name_is_escaped_for_slack_markup(
     shown = render(rejected.message, load_catalog(), Lang.EN)
     assert "&lt;!channel&gt; &amp; co.pdf" in shown
     assert "<!channel>" not in shown
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (samples.png_bomb(), "营业执照.png"),
+        (samples.png_bomb(20_000, 5_000), "licence.png"),
+        (samples.jpeg_declaring(60_000, 60_000), "身份证.jpg"),
+        (samples.jpeg_declaring(12_000, 9_000), "id-card.jpg"),
+    ],
+)
+async def test_an_image_declaring_more_pixels_than_any_scan_is_refused(
+    fake: FakeSlack,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    content: bytes,
+    name: str,
+) -> None:
+    """A decompression bomb: a small file whose header declares billions of pixels."""
+    file = fake.add_file(content, name, uploader=CUSTOMER)
+
+    rejected = await refused(session, fake, file)
+
+    assert rejected.reason is RejectReason.IMAGE_TOO_LARGE
+    assert name in render_both(rejected)[Lang.EN]
+    assert_no_bytes_leaked(caplog, rejected)
+
+
+async def test_an_a4_scan_at_300_dpi_is_not_a_bomb(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    file = fake.add_file(samples.jpeg_declaring(2480, 3508), "licence.jpg", uploader=CUSTOMER)
+
+    inspected = await inspect(session, fake, file)
+
+    assert inspected.mimetype == "image/jpeg"
