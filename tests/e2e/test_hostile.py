@@ -91,9 +91,9 @@ class World:
     seen: list[int] = field(default_factory=list)  # every status answered
 
     async def snapshot(self) -> dict[bytes, bytes | None]:
-        """Every key under the prefix and its value, less the dedupe marks (a delivery's id is
+        """Every key under the prefix and its value, less the event inbox (a delivery's id is
         remembered whatever it carried; that is how a replay is dropped)."""
-        dedupe = self.keys.dedupe("").encode()
+        dedupe = self.keys.inbox_event("").encode()
         client = Redis.from_url(REDIS_URL)
         try:
             found = [k async for k in client.scan_iter(match=self.keys.everything_pattern())]
