@@ -17,6 +17,7 @@ from bot.flows.errors import FlowError, SwitchDropsDocuments
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
 from bot.handlers.access import tenant_for
+from bot.handlers.acks import acks_when_committed
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.i18n import Lang
@@ -148,6 +149,6 @@ async def on_open_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.STEP_EVENT))(on_step_event)
+    app.action(action_pattern(ActionId.STEP_EVENT))(acks_when_committed(on_step_event))
     app.action(action_pattern(ActionId.OPEN_FORM))(on_open_form)
     app.action(action_pattern(ActionId.DISMISS))(on_dismiss)

@@ -24,6 +24,7 @@ from bot.flows.engine import (
 )
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole, DocKind, SipStage
+from bot.handlers.acks import acks_when_committed
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
@@ -284,11 +285,11 @@ async def on_se_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.APPROVE_DOCUMENT))(on_approve)
-    app.action(action_pattern(ActionId.APPROVE_SCRIPT))(on_approve)
+    app.action(action_pattern(ActionId.APPROVE_DOCUMENT))(acks_when_committed(on_approve))
+    app.action(action_pattern(ActionId.APPROVE_SCRIPT))(acks_when_committed(on_approve))
     app.action(action_pattern(ActionId.REJECT_DOCUMENT))(on_reject)
     app.action(action_pattern(ActionId.REJECT_SCRIPT))(on_reject)
-    app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(on_advance_stage)
+    app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(acks_when_committed(on_advance_stage))
     app.action(action_pattern(ActionId.RETRY_SIP_TICKET))(on_retry_ticket)
     for callback in (
         CallbackId.REJECT_DOCUMENT,

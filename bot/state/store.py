@@ -42,6 +42,7 @@ from redis.exceptions import WatchError
 from bot.flows.effects import Effect
 from bot.flows.model import Step
 from bot.state.cas import MAX_CAS_ATTEMPTS, backoff
+from bot.state.commits import committed
 from bot.state.errors import (
     ChannelAlreadyBound,
     Contention,
@@ -246,6 +247,7 @@ class RedisTenantStore:
                     self._queue_indexes(pipe, None, new)
                     self._queue_audit_and_effects(pipe, new, audit, effects)
                     await pipe.execute()
+                    await committed()
                     return new
                 except WatchError:
                     await backoff(attempt)
@@ -309,6 +311,7 @@ class RedisTenantStore:
                         raise TenantNotFound(tenant_id)
                     if sent is not None and data == sent[0]:
                         # The previous EXEC landed but its reply was lost: do not apply again.
+                        await committed()
                         return UpdateResult(sent[1], True, sent[2], attempt)
                     current = decode_record(tenant_id, data, key=record_key)
                     change = apply(current)
@@ -336,6 +339,7 @@ class RedisTenantStore:
                     )
                     sent = (payload, new, effect_ids)
                     await pipe.execute()
+                    await committed()
                     return UpdateResult(new, True, effect_ids, attempt)
                 except WatchError:
                     await backoff(attempt)
@@ -767,6 +771,7 @@ class RedisTenantStore:
                             approximate=True,
                         )
                     await pipe.execute()
+                    await committed()
                     return Purged(
                         existed=data is not None,
                         company=_raw_field(data, "company"),

@@ -13,8 +13,10 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from bot.flows.model import Step
 from bot.handlers.inbox import replay_lapsed
 from bot.i18n import Lang, load_catalog
+from bot.state import RedisTenantStore, TenantRecord
 from bot.state.keys import Keys
 from tests.clock import MovableClock
 from tests.conftest import REDIS_URL
@@ -28,14 +30,14 @@ from tests.e2e.conftest import (
     delete_under,
     served,
 )
-from tests.e2e.conversation import checklists, reply_text, wait_refusal
+from tests.e2e.conversation import checklists, prompt_posts, prompts, reply_text, wait_refusal
 from tests.e2e.journey import Journey, stage_of
 from tests.e2e.processes import ServeProcess, free_port, start_redis
 from tests.fakeslack.driver import Reply, SlackDriver
 from tests.fakeslack.server import FakeSlack
 from tests.waiting import eventually
 
-MENTIONS = 30
+BURST = 10  # clicks and as many mentions, interleaved
 KILLED_AFTER = 12
 
 
@@ -74,55 +76,100 @@ async def _inbox_empty(prefix: str) -> bool:
         await client.aclose()
 
 
-async def test_mentions_acked_before_a_kill_are_answered_once_after_the_restart(
+def _customer_channel(fake: FakeSlack, n: int) -> str:
+    channel = f"C0KILLTEST{n:02d}"
+    fake.add_channel(channel, f"kill-{n}", members=[fake.bot_user_id, CUSTOMER_EN, SE])
+    return channel
+
+
+async def test_clicks_and_mentions_acked_before_a_kill_have_their_effect_once_after_restart(
     fake: FakeSlack, prefix: str
 ) -> None:
-    # Slack answers a little slowly, so acked mentions are still in flight when the process dies.
-    fake.set_latency("chat.postMessage", 0.25)
-    parents = [
-        fake.add_message(CHANNEL, f"question {i}", user=CUSTOMER_EN) for i in range(MENTIONS)
-    ]
-    threads = {p.ts for p in parents}
-
-    first = ServeProcess(fake, prefix)
+    """A burst of step clicks (each on its own onboarding) and @mentions; the process is killed
+    with SIGKILL after 12 acks and started again on the same Redis, and Slack resends the
+    mentions (it never resends a click). Every acked click moved its onboarding on once, with
+    its next prompt posted once; every mention is answered once."""
+    extra = {"ONBOARDING_SE_USERS": SE}
+    first = ServeProcess(fake, prefix, extra=extra)
     await first.start()
-    delivered: list[Reply] = []
+    channels = [_customer_channel(fake, n) for n in range(BURST)]
+    parents = [fake.add_message(CHANNEL, f"question {i}", user=CUSTOMER_EN) for i in range(BURST)]
+    threads = {p.ts for p in parents}
     async with _driver(first, fake) as slack:
-        for parent in parents[:KILLED_AFTER]:
+        journeys = [Journey(slack, fake, c, CUSTOMER_EN, SE, OPS_CHANNEL) for c in channels]
+        tenants = [await j.start("Acme") for j in journeys]
+        firsts = [await j.wait_prompt("account") for j in journeys]
+        # Slack is a little slow now, so acked work is still in flight when the process dies:
+        # a click's membership lookup comes before its change, a mention's answer after.
+        fake.set_latency("chat.postMessage", 0.25)
+        fake.set_latency("conversations.members", 0.3)
+        acked_clicks: list[int] = []
+        delivered: list[Reply] = []
+        for i in range(KILLED_AFTER // 2):  # the last ack before the kill is a click's
             reply = await slack.app_mention(
-                "help", user_id=CUSTOMER_EN, channel_id=CHANNEL, thread_ts=parent.ts
+                "help", user_id=CUSTOMER_EN, channel_id=CHANNEL, thread_ts=parents[i].ts
             )
             assert reply.status == 200
             delivered.append(reply)
+            await journeys[i].click(firsts[i], lambda b: "confirm_account" in b["value"])
+            acked_clicks.append(i)
     await first.kill()
-    answered_before = sum(_answers(fake, threads).values())
-    assert answered_before < KILLED_AFTER, "the kill came too late to test anything"
+    unanswered = len(delivered) - sum(_answers(fake, threads).values())
+    stuck = [i for i in acked_clicks if not prompts(fake, channels[i], "real_name")]
+    assert unanswered + len(stuck) > 0, "killed too late: nothing acked was still in flight"
 
-    second = ServeProcess(fake, prefix)
+    second = ServeProcess(fake, prefix, extra=extra)
     await second.start()
     try:
         async with _driver(second, fake) as slack:
-            # Slack retries what it thinks failed and delivers the rest for the first time.
-            for reply in delivered:
+            for reply in delivered:  # Slack retries what it thinks failed
                 again = await slack.resend(reply, retry_num=1, retry_reason="http_timeout")
                 assert again.status == 200
-            for parent in parents[KILLED_AFTER:]:
-                reply = await slack.app_mention(
-                    "help", user_id=CUSTOMER_EN, channel_id=CHANNEL, thread_ts=parent.ts
-                )
-                assert reply.status == 200
 
+        def moved_on() -> bool:
+            return all(
+                any(stage_of(m) == "real_name" for m in journeys[i].messages())
+                for i in acked_clicks
+            )
+
+        await eventually(moved_on, timeout=60, what="every acked click's next prompt")
         await eventually(
-            lambda: len(_answers(fake, threads)) == MENTIONS,
+            lambda: len(_answers(fake, threads)) == len(delivered),
             timeout=60,
-            what="every mention answered",
+            what="every acked mention answered",
         )
         await eventually(lambda: _inbox_empty(prefix), timeout=30, what="every event settled")
+        await eventually(lambda: _outbox_empty(prefix), timeout=60, what="every effect done")
         counts = _answers(fake, threads)
         assert {ts: n for ts, n in counts.items() if n != 1} == {}, "answered more than once"
+        for i in acked_clicks:
+            # Two prompts were posted in all: the first step's, then the second's.
+            assert len(prompt_posts(fake, channels[i])) == 2, i
+            assert len(prompts(fake, channels[i], "real_name")) == 1, i
+            assert len(checklists(fake, channels[i])) == 1
+            record = await _record(prefix, tenants[i])
+            assert record.step is Step.REAL_NAME
     finally:
         await second.kill()
     fake.assert_no_refusals()
+
+
+async def _outbox_empty(prefix: str) -> bool:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        return int(await client.scard(Keys(prefix).outbox_pending())) == 0
+    finally:
+        await client.aclose()
+
+
+async def _record(prefix: str, tenant: str) -> TenantRecord:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        record = await RedisTenantStore(client, Keys(prefix)).get(tenant)
+    finally:
+        await client.aclose()
+    assert record is not None
+    return record
 
 
 async def test_an_event_replayed_after_its_reply_went_out_is_not_answered_twice(
