@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.privacy import mask_emails
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
@@ -25,7 +27,6 @@ tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant"
 # Slack tokens (bot, user, app, refresh, config), bearer headers and email addresses.
 _TOKEN = re.compile(r"\b(xox[abeprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
@@ -43,7 +44,7 @@ class Redactor:
             text = text.replace(secret, "[secret]")
         text = _TOKEN.sub(lambda m: m.group(1) + "-[redacted]", text)
         text = _BEARER.sub(r"\1[redacted]", text)
-        return _EMAIL.sub(r"\1***@\2", text)
+        return mask_emails(text)
 
 
 # The process's redactor, knowing its secrets once `setup_logging` has run.

@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 # after this. The holder extends it every third of it while the effect runs.
 CLAIM_TTL = timedelta(seconds=30)
 SWEEP_INTERVAL_SECONDS = 15.0
+# The first retry of a failed effect; each later one waits twice as long, up to CLAIM_TTL.
+RETRY_BASE_SECONDS = 2.0
 EFFECT_MARK = "onboarding_effect"
 
 
@@ -186,7 +188,7 @@ class EffectRunner:
                     await self.outbox.release_claim(claim)
                     continue
                 except Exception as exc:  # any failure leaves the effect pending
-                    await self._failed(tenant_id, pending, exc)
+                    await self._failed(tenant_id, pending, exc, claim)
                     return
                 await self.outbox.mark_done(tenant_id, pending.stream_entry_id)
                 await self.outbox.release_claim(claim)
@@ -256,7 +258,9 @@ class EffectRunner:
         else:
             log.error(what, exc_info=exc)
 
-    async def _failed(self, tenant_id: str, pending: PendingEffect, exc: Exception) -> None:
+    async def _failed(
+        self, tenant_id: str, pending: PendingEffect, exc: Exception, claim: Claim
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
         attempts = await self.outbox.record_failure(tenant_id, pending.effect_id, error)
         if attempts >= self.outbox.max_attempts:
@@ -264,8 +268,13 @@ class EffectRunner:
                 "gave up on effect %s after %s attempts: %s", pending.effect_id, attempts, error
             )
             await self.outbox.abandon(tenant_id, pending.stream_entry_id, error)
-        else:
-            log.warning("effect %s failed (attempt %s): %s", pending.effect_id, attempts, error)
+            return
+        log.warning("effect %s failed (attempt %s): %s", pending.effect_id, attempts, error)
+        # The claim now spaces the retries out (2 s, 4 s, 8 s … up to the claim's ttl), and the
+        # retry is asked for when it is due rather than left to the next sweep.
+        wait = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), CLAIM_TTL.total_seconds())
+        if await self.outbox.extend_claim(claim, timedelta(seconds=wait)):
+            asyncio.get_running_loop().call_later(wait + 0.05, self.kick, tenant_id)
 
     # -- carrying out ----------------------------------------------------------------------------
     async def _carry_out_held(self, tenant_id: str, pending: PendingEffect, claim: Claim) -> None:

@@ -86,6 +86,7 @@ from bot.flows.model import (
     Step,
     Verdict,
 )
+from bot.privacy import SHOWN, mask_emails
 
 # -- events ---------------------------------------------------------------------------------------
 
@@ -377,7 +378,7 @@ def _audit_detail(event: FlowEvent) -> dict[str, str]:
         elif isinstance(value, SipStage):
             detail[name] = value.name.lower()
         else:
-            detail[name] = str(value)
+            detail[name] = mask_emails(str(value), SHOWN)  # no whole email address in the audit
     if isinstance(event, AddDocument):
         detail["kind"] = event.document.kind.value
     return detail
@@ -435,7 +436,10 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
         case CreateInstance(admin_email=email):
             # Where the password arrives and where to log in, right when it becomes true.
             effects.append(
-                NotifyCustomer(message="flow.notify.instance_created", params={"email": email})
+                NotifyCustomer(
+                    message="flow.notify.instance_created",
+                    params={"email": mask_emails(email, SHOWN)},
+                )
             )
         case AddDocument(document=document):
             missing_before = missing_documents(before) or rejected_documents(before)

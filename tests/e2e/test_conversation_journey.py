@@ -64,7 +64,7 @@ SAID = {
         "approved": "已审核通过",
         "paths": ["购买固话号码", "购买 400 号码", "对接企业自有号码（SIP Trunk）"],
         "step5": "步骤 5：号码对接",
-        "instance": "系统会把登录密码发到管理员邮箱 admin@example.cn",
+        "instance": "系统会把登录密码发到管理员邮箱 a•••@example.cn",
     },
     "en": {
         "received": "Received",
@@ -78,7 +78,7 @@ SAID = {
             "Connect my own number (SIP trunk)",
         ],
         "step5": "Step 5: Number access",
-        "instance": "The login password is emailed to the admin address admin@example.cn",
+        "instance": "The login password is emailed to the admin address a•••@example.cn",
     },
 }
 

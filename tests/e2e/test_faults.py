@@ -3,7 +3,9 @@ Slack sees it. What was acknowledged is done, and done once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -31,7 +33,7 @@ from tests.e2e.conftest import (
     served,
 )
 from tests.e2e.conversation import checklists, prompt_posts, prompts, reply_text, wait_refusal
-from tests.e2e.journey import Journey, stage_of
+from tests.e2e.journey import Journey, message_text, stage_of
 from tests.e2e.processes import ServeProcess, free_port, start_redis
 from tests.fakeslack.driver import Reply, SlackDriver
 from tests.fakeslack.server import FakeSlack
@@ -270,3 +272,85 @@ async def test_during_a_redis_outage_people_are_told_to_try_again_and_nothing_is
     finally:
         redis.kill()
         redis.wait()
+
+
+ACTIONS = 100
+
+
+async def test_two_processes_apply_each_of_100_concurrent_actions_once(
+    fake: FakeSlack, prefix: str
+) -> None:
+    """Two `serve` processes on one Redis; 100 distinct SE moves of one onboarding, each with
+    its own reason, sent at once and split between them. Every move the SE was told is done
+    is in the audit stream once and told to the ops channel once; one refused as busy (the
+    SE is asked to try again) left no trace."""
+    extra = {"ONBOARDING_SE_USERS": SE}
+    a, b = ServeProcess(fake, prefix, extra=extra), ServeProcess(fake, prefix, extra=extra)
+    await asyncio.gather(a.start(), b.start())
+    try:
+        async with _driver(a, fake) as to_a, _driver(b, fake) as to_b:
+            journey = Journey(to_a, fake, CHANNEL, CUSTOMER_EN, SE, OPS_CHANNEL)
+            tenant = await journey.start("Acme")
+            await eventually(lambda: _outbox_empty(prefix), timeout=30, what="start settled")
+            before = await _record(prefix, tenant)
+            replies = await asyncio.gather(
+                *(
+                    (to_a if i % 2 else to_b).slash_command(
+                        f"move {tenant} {1 + i % 7} reason-{i:03d}",
+                        user_id=SE,
+                        channel_id=OPS_CHANNEL,
+                    )
+                    for i in range(ACTIONS)
+                )
+            )
+        assert all(r.status == 200 for r in replies)
+        done = {f"reason-{i:03d}" for i, r in enumerate(replies) if "moved to step" in r.text}
+        busy = [r for r in replies if "try again" in r.text]
+        assert len(done) + len(busy) == ACTIONS, [r.text for r in replies][:5]
+        assert done, "no move was applied"
+        await eventually(lambda: _outbox_empty(prefix), timeout=60, what="every effect done")
+
+        after = await _record(prefix, tenant)
+        assert after.version >= before.version + len(done)  # the runner's message refs add more
+        client = Redis.from_url(REDIS_URL)
+        try:
+            audit = await RedisTenantStore(client, Keys(prefix)).audit(tenant, limit=1000)
+        finally:
+            await client.aclose()
+        reasons = Counter(e.detail.get("reason") for e in audit if e.event == "override_step")
+        assert reasons == Counter(done)
+        told = Counter(
+            word
+            for m in fake.messages(OPS_CHANNEL)
+            for word in set(re.findall(r"reason-\d{3}", message_text(m)))
+        )
+        assert told == Counter(done)
+    finally:
+        await asyncio.gather(a.kill(), b.kill())
+    fake.assert_no_refusals()
+
+
+async def test_while_slack_answers_429_and_5xx_every_message_arrives_once_and_in_order(
+    fake: FakeSlack, keys: Keys
+) -> None:
+    """Slack rate-limits us, then fails with 503 and 500, around the posts of a new onboarding
+    and of its next step: each message still arrives once, in the order it was meant."""
+    async with served(fake, keys) as (_service, slack):
+        journey = Journey(slack, fake, CHANNEL, CUSTOMER_EN, SE, OPS_CHANNEL)
+        fake.fail_next("chat.postMessage", status=429, retry_after=1, times=2)
+        fake.fail_next("chat.postMessage", status=503)
+        await journey.command("start Acme", user=SE)
+        prompt = await journey.wait_prompt("account", timeout=20)
+        fake.fail_next("chat.postMessage", status=500)
+        fake.fail_next("chat.update", status=429, retry_after=1)
+        await journey.click(prompt, lambda b: "confirm_account" in b["value"])
+        await journey.wait_prompt("real_name", timeout=20)
+        posted = [m for m in journey.messages() if not m.thread_ts]
+        texts_ = [message_text(m) for m in posted]
+        assert len(posted) == 4, texts_
+        assert "Welcome, *Acme*" in texts_[0]
+        assert "1. Register a Tencent Cloud account" in texts_[1]  # the checklist
+        assert "Step 1: Register a Tencent Cloud account" in texts_[2]  # closed by the click
+        assert stage_of(posted[3]) == "real_name"
+    refused = [c.http_status for c in fake.calls("chat.postMessage") if c.http_status != 200]
+    assert sorted(refused) == [429, 429, 500, 503]

@@ -149,3 +149,45 @@ async def test_an_unreadable_entry_is_reported_and_can_be_abandoned(
     assert [p.effect for p in await store.outbox.pending_effects("acme-x1y2")] == [
         UpdateChecklist()
     ]
+
+
+async def test_error_texts_kept_beside_effects_are_scrubbed_as_log_lines_are(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    """People read the failure text and the dead letter as they read the logs: no token, no
+    whole email address (a Slack error can quote a request)."""
+    await with_effects(store, UpdateChecklist())
+    outbox = store.outbox
+    [pending] = await outbox.pending_effects("acme-x1y2")
+    leaky = "SlackApiError: token xoxb-1234-5678-abcdefgh refused for li.wei@acme.cn"
+    await outbox.record_failure("acme-x1y2", pending.effect_id, leaky)
+    [again] = await outbox.pending_effects("acme-x1y2")
+    await outbox.abandon("acme-x1y2", pending.stream_entry_id, leaky)
+    [dead] = await outbox.abandoned("acme-x1y2")
+    for kept in (again.last_error or "", dead.reason):
+        assert "xoxb-1234-5678-abcdefgh" not in kept and "li.wei@acme.cn" not in kept
+        assert "xoxb-[redacted]" in kept and "l***@acme.cn" in kept
+
+
+async def test_a_claim_records_its_starts_and_results_and_can_be_kept_and_taken_back(
+    store: RedisTenantStore, backend: Backend
+) -> None:
+    await with_effects(store, UpdateChecklist())
+    outbox = store.outbox
+    first = await outbox.claim("acme-x1y2", "2-0", MINUTE, owner="runner-a")
+    assert first is not None and first.tries == 1 and first.results == {}
+    await outbox.record_result(first, {"0": "1700000000.000100"})
+    assert await outbox.extend_claim(first, MINUTE) is True
+    # Another runner waits; the owner, whose call failed with Redis away, takes it back.
+    assert await outbox.claim("acme-x1y2", "2-0", MINUTE, owner="runner-b", reclaim=True) is None
+    again = await outbox.claim("acme-x1y2", "2-0", MINUTE, owner="runner-a", reclaim=True)
+    assert again is not None and again.tries == 2
+    assert again.results == {"0": "1700000000.000100"}
+    assert await outbox.extend_claim(first, MINUTE) is False  # the old claim is gone
+    [pending] = await outbox.pending_effects("acme-x1y2")
+    assert await outbox.mark_done("acme-x1y2", pending.stream_entry_id)
+    keys = store.keys
+    assert await outbox.claim("acme-x1y2", "2-0", MINUTE, owner="runner-a") is None
+    redis = store._redis
+    assert await redis.hget(keys.outbox_tries("acme-x1y2"), "2-0") is None
+    assert await redis.hget(keys.outbox_results("acme-x1y2"), "2-0") is None
