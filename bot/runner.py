@@ -77,6 +77,10 @@ CLAIM_TTL = timedelta(seconds=30)
 SWEEP_INTERVAL_SECONDS = 15.0
 # The first retry of a failed effect; each later one waits twice as long, up to CLAIM_TTL.
 RETRY_BASE_SECONDS = 2.0
+# How many effects one pass reads; a full page is followed by another pass.
+PAGE = 100
+# When another replica holds the effect at the head of a tenant's outbox, look again this soon.
+LOOK_AGAIN_SECONDS = 1.0
 EFFECT_MARK = "onboarding_effect"
 
 
@@ -138,6 +142,7 @@ class EffectRunner:
     # taken back at once; one it is working on is not.
     owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _inflight: set[tuple[str, str]] = field(default_factory=set)
+    _soon: set[str] = field(default_factory=set)
 
     @property
     def outbox(self) -> RedisOutbox:
@@ -158,15 +163,18 @@ class EffectRunner:
         try:
             while True:
                 self._again.discard(tenant_id)
-                await self._drain_once(tenant_id)
-                if tenant_id not in self._again:
+                more = await self._drain_once(tenant_id)
+                if not more and tenant_id not in self._again:
                     return
         finally:
             self._draining.discard(tenant_id)
 
-    async def _drain_once(self, tenant_id: str) -> None:
+    async def _drain_once(self, tenant_id: str) -> bool:
+        """One page of the tenant's outbox; True when the page was full and all of it done
+        (there may be more behind it)."""
         with log_context(tenant=tenant_id):
-            for pending in await self.outbox.pending_effects(tenant_id):
+            page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
+            for pending in page:
                 key = (tenant_id, pending.effect_id)
                 claim = await self.outbox.claim(
                     tenant_id,
@@ -176,7 +184,10 @@ class EffectRunner:
                     reclaim=key not in self._inflight,
                 )
                 if claim is None:
-                    return  # another replica is on it; keep the order by not skipping ahead
+                    # Another replica is on it; keep the order by not skipping ahead, and look
+                    # again soon: what this replica wrote behind it must not wait for a sweep.
+                    self._look_again_soon(tenant_id)
+                    return False
                 try:
                     await self._carry_out_held(tenant_id, pending, claim)
                 except RetryLater as exc:
@@ -189,9 +200,21 @@ class EffectRunner:
                     continue
                 except Exception as exc:  # any failure leaves the effect pending
                     await self._failed(tenant_id, pending, exc, claim)
-                    return
+                    return False
                 await self.outbox.mark_done(tenant_id, pending.stream_entry_id)
                 await self.outbox.release_claim(claim)
+            return len(page) >= PAGE
+
+    def _look_again_soon(self, tenant_id: str) -> None:
+        if tenant_id in self._soon:
+            return
+        self._soon.add(tenant_id)
+
+        def again() -> None:
+            self._soon.discard(tenant_id)
+            self.kick(tenant_id)
+
+        asyncio.get_running_loop().call_later(LOOK_AGAIN_SECONDS, again)
 
     def kick(self, tenant_id: str) -> None:
         """Drain in the background (after an ack), keeping a reference so the task lives."""

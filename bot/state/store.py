@@ -26,8 +26,10 @@ which makes such a repeat fail loudly rather than double up.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -200,6 +202,9 @@ class RedisTenantStore:
         self._max_attempts = max_attempts
         self._audit_maxlen = audit_maxlen
         self.outbox = RedisOutbox(redis, self._keys, max_attempts=max_effect_attempts)
+        # A tenant's updates from this process go one at a time: racing ourselves would only
+        # make compare-and-set retries (and `Contention`) out of what can simply wait its turn.
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
     def keys(self) -> Keys:
@@ -300,6 +305,14 @@ class RedisTenantStore:
         `ChannelAlreadyBound` (when the change moves the tenant to a taken channel), or
         `Contention` after `max_attempts` lost races.
         """
+        turn = self._turns.get(tenant_id)
+        if turn is None:
+            turn = self._turns[tenant_id] = asyncio.Lock()
+        async with turn:
+            return await self._update(tenant_id, apply)
+
+    async def _update(self, tenant_id: str, apply: Apply) -> UpdateResult:
+        """One update, holding this process's turn for the tenant."""
         record_key = self._keys.record(tenant_id)
         sent: tuple[bytes, TenantRecord, tuple[str, ...]] | None = None
         for attempt in range(1, self._max_attempts + 1):

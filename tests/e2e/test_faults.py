@@ -281,9 +281,8 @@ async def test_two_processes_apply_each_of_100_concurrent_actions_once(
     fake: FakeSlack, prefix: str
 ) -> None:
     """Two `serve` processes on one Redis; 100 distinct SE moves of one onboarding, each with
-    its own reason, sent at once and split between them. Every move the SE was told is done
-    is in the audit stream once and told to the ops channel once; one refused as busy (the
-    SE is asked to try again) left no trace."""
+    its own reason, sent at once and split between them. Every move is applied: it is in the
+    audit stream once and told to the ops channel once."""
     extra = {"ONBOARDING_SE_USERS": SE}
     a, b = ServeProcess(fake, prefix, extra=extra), ServeProcess(fake, prefix, extra=extra)
     await asyncio.gather(a.start(), b.start())
@@ -305,9 +304,9 @@ async def test_two_processes_apply_each_of_100_concurrent_actions_once(
             )
         assert all(r.status == 200 for r in replies)
         done = {f"reason-{i:03d}" for i, r in enumerate(replies) if "moved to step" in r.text}
-        busy = [r for r in replies if "try again" in r.text]
-        assert len(done) + len(busy) == ACTIONS, [r.text for r in replies][:5]
-        assert done, "no move was applied"
+        # Each process takes a tenant's updates in turn, so only the two processes race, and
+        # no move is refused as busy.
+        assert len(done) == ACTIONS, [r.text for r in replies if "moved to step" not in r.text][:3]
         await eventually(lambda: _outbox_empty(prefix), timeout=60, what="every effect done")
 
         after = await _record(prefix, tenant)
