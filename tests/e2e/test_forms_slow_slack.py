@@ -67,7 +67,7 @@ def instance_notices(fake: FakeSlack) -> list[str]:
     return [
         m.text
         for m in fake.messages(CHANNEL)
-        if "admin@acme.example.cn" in m.text + texts(m.blocks) and not m.ephemeral
+        if "a•••@acme.example.cn" in m.text + texts(m.blocks) and not m.ephemeral
     ]
 
 
@@ -91,7 +91,7 @@ async def test_a_slow_slack_still_gets_its_answer_in_time_and_the_form_then_says
         )
         await j.wait_prompt("qualification.role")
         await fake.wait_for_message(
-            channel=CHANNEL, where=lambda m: "admin@acme.example.cn" in m.text + texts(m.blocks)
+            channel=CHANNEL, where=lambda m: "a•••@acme.example.cn" in m.text + texts(m.blocks)
         )
         assert len(instance_notices(fake)) == 1
         fake.set_latency("users.info", 0)  # the status answer in the customer's language
