@@ -35,7 +35,7 @@ from tests.e2e.conftest import (
 from tests.e2e.conversation import checklists, prompt_posts, prompts, reply_text, wait_refusal
 from tests.e2e.journey import Journey, message_text, stage_of
 from tests.e2e.processes import ServeProcess, free_port, start_redis
-from tests.fakeslack.driver import Reply, SlackDriver
+from tests.fakeslack.driver import Reply, SlackDriver, text_input
 from tests.fakeslack.server import FakeSlack
 from tests.waiting import eventually
 
@@ -240,6 +240,16 @@ async def test_during_a_redis_outage_people_are_told_to_try_again_and_nothing_is
             # A click: 200, and told only to the clicker.
             click = await journey.click(prompt, lambda b: "confirm_account" in b["value"])
             await wait_refusal(fake, click, zh)
+            # A form: kept open, with the sentence on its field.
+            meta = json.dumps({"t": tenant, "s": "account", "c": CHANNEL}, separators=(",", ":"))
+            form = await slack.view_submission(
+                "form.account",
+                {"uin": {"value": text_input("100012345678")}},
+                user_id=CUSTOMER_ZH,
+                private_metadata=meta,
+            )
+            assert form.status == 200
+            assert form.json() == {"response_action": "errors", "errors": {"uin": zh}}
             # A question: answered where it was asked, in the asker's language.
             question = await slack.app_mention(
                 "what next?", user_id=CUSTOMER_EN, channel_id=CHANNEL
