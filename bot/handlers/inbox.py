@@ -102,7 +102,10 @@ def settles(listener: Listener) -> Listener:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping
         # Only a listener that finished settles its event; one that raised is run again.
-        await services.inbox.settle(receipt)
+        try:
+            await services.inbox.settle(receipt)
+        except Exception as exc:  # the work is done; a replay will find its reply and stop
+            log.info("could not settle event %s: %s", receipt.event_id, type(exc).__name__)
 
     settled.__name__ = getattr(listener, "__name__", "listener")
     settled.__qualname__ = getattr(listener, "__qualname__", settled.__name__)
