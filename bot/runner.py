@@ -236,6 +236,20 @@ class EffectRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def spawn_task(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        """Run `work` in the background, kept so it lives and waited for by `settle`; its
+        outcome is the caller's to read (`bot.handlers.acks` answers its failures)."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled():
+                finished.exception()  # read: the caller reports it
+
+        task.add_done_callback(done)
+        return task
+
     async def settle(self) -> None:
         """Wait for background drains (tests, the shell, shutdown)."""
         while self._tasks:

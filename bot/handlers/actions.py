@@ -17,7 +17,7 @@ from bot.flows.errors import FlowError, SwitchDropsDocuments
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, Step
 from bot.handlers.access import tenant_for
-from bot.handlers.acks import acks_when_committed
+from bot.handlers.acks import answers_at_ack, answers_at_commit
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.i18n import Lang
@@ -149,6 +149,6 @@ async def on_open_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.STEP_EVENT))(acks_when_committed(on_step_event))
-    app.action(action_pattern(ActionId.OPEN_FORM))(on_open_form)
-    app.action(action_pattern(ActionId.DISMISS))(on_dismiss)
+    app.action(action_pattern(ActionId.STEP_EVENT))(answers_at_commit(on_step_event))
+    app.action(action_pattern(ActionId.OPEN_FORM))(answers_at_ack(on_open_form))
+    app.action(action_pattern(ActionId.DISMISS))(answers_at_ack(on_dismiss))

@@ -20,6 +20,7 @@ from bot.handlers.access import (
     tenant_of_channel,
     tenant_of_user,
 )
+from bot.handlers.acks import answers_at_ack
 from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import (
     Audience,
@@ -199,4 +200,4 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
 
 
 def register(app: AsyncApp) -> None:
-    app.command(Command.ONBOARD.value)(onboard)
+    app.command(Command.ONBOARD.value)(answers_at_ack(onboard))

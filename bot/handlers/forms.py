@@ -30,6 +30,7 @@ from bot.flows.engine import (
 from bot.flows.errors import IncompleteChecklist, InputField, InvalidValue
 from bot.flows.model import Actor
 from bot.handlers.access import NotInTenant, is_staff, may_act_for
+from bot.handlers.acks import answers_at_ack
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.i18n import Lang, lang_from_locale
 from bot.ids import CallbackId
@@ -255,4 +256,4 @@ def _title_of(view: dict[str, Any]) -> str | None:
 
 def register(app: AsyncApp) -> None:
     for callback in READERS:
-        app.view(callback.value)(on_submission)
+        app.view(callback.value)(answers_at_ack(on_submission))

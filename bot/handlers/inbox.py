@@ -32,6 +32,9 @@ from bot.state.inbox import EVENT_ID, Inbox, Receipt
 log = logging.getLogger(__name__)
 
 RECEIPT = "inbox_receipt"  # the context key of the delivery's receipt
+# Set on every wrapped listener (here and in `bot.handlers.acks`), so a test can tell that none
+# was registered bare, keeping Slack waiting for its work.
+WRAPPED = "_answers_early"
 
 Next = Callable[[], Awaitable[BoltResponse]]
 Listener = Callable[..., Awaitable[None]]
@@ -82,34 +85,43 @@ async def take_event(
 
 
 def settles(listener: Listener) -> Listener:
-    """Wrap an event listener so its event is settled in the inbox when it has finished, with
-    the lease extended while it runs. Bolt passes the wrapper everything (`args`); the listener
-    gets the arguments it names, as if Bolt had called it directly."""
+    """Wrap an event listener: Slack gets its 200 at once (the inbox has the event), and the
+    listener runs in the background, with the lease extended while it runs; the event is
+    settled when it has finished. One that raises leaves the event pending, so it is run again.
+    Bolt passes the wrapper everything (`args`); the listener gets the arguments it names, as if
+    Bolt had called it directly."""
     names = inspect.getfullargspec(listener).args
+    what = getattr(listener, "__name__", "listener")
 
     async def settled(args: AsyncArgs) -> None:
         receipt: Receipt | None = args.context.get(RECEIPT)
         kwargs = {name: getattr(args, name) for name in names}
-        if receipt is None:
-            await listener(**kwargs)
-            return
         services: Services = args.context["services"]
-        keeping = asyncio.create_task(_keep_lease(services.inbox, receipt))
-        try:
-            await listener(**kwargs)
-        finally:
-            keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeping
-        # Only a listener that finished settles its event; one that raised is run again.
-        try:
-            await services.inbox.settle(receipt)
-        except Exception as exc:  # the work is done; a replay will find its reply and stop
-            log.info("could not settle event %s: %s", receipt.event_id, type(exc).__name__)
+        services.runner.spawn(_run(services, receipt, listener, kwargs), f"event listener {what}")
 
-    settled.__name__ = getattr(listener, "__name__", "listener")
-    settled.__qualname__ = getattr(listener, "__qualname__", settled.__name__)
+    settled.__name__ = what
+    settled.__qualname__ = getattr(listener, "__qualname__", what)
+    setattr(settled, WRAPPED, True)
     return settled
+
+
+async def _run(
+    services: Services, receipt: Receipt | None, listener: Listener, kwargs: dict[str, Any]
+) -> None:
+    if receipt is None:
+        await listener(**kwargs)
+        return
+    keeping = asyncio.create_task(_keep_lease(services.inbox, receipt))
+    try:
+        await listener(**kwargs)
+    finally:
+        keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeping
+    try:
+        await services.inbox.settle(receipt)
+    except Exception as exc:  # the work is done; a replay will find its reply and stop
+        log.info("could not settle event %s: %s", receipt.event_id, type(exc).__name__)
 
 
 async def settle_unheard(context: dict[str, Any]) -> None:

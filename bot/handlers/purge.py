@@ -19,7 +19,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.handlers.acks import acks_when_committed
+from bot.handlers.acks import answers_at_ack, answers_at_commit
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
@@ -163,5 +163,5 @@ async def on_cancel(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.PURGE))(acks_when_committed(on_purge))
-    app.action(action_pattern(ActionId.PURGE_CANCEL))(on_cancel)
+    app.action(action_pattern(ActionId.PURGE))(answers_at_commit(on_purge))
+    app.action(action_pattern(ActionId.PURGE_CANCEL))(answers_at_ack(on_cancel))

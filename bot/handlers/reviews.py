@@ -24,7 +24,7 @@ from bot.flows.engine import (
 )
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole, DocKind, SipStage
-from bot.handlers.acks import acks_when_committed
+from bot.handlers.acks import answers_at_ack, answers_at_commit
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED, explain
 from bot.i18n import Lang
@@ -285,15 +285,15 @@ async def on_se_form(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.APPROVE_DOCUMENT))(acks_when_committed(on_approve))
-    app.action(action_pattern(ActionId.APPROVE_SCRIPT))(acks_when_committed(on_approve))
-    app.action(action_pattern(ActionId.REJECT_DOCUMENT))(on_reject)
-    app.action(action_pattern(ActionId.REJECT_SCRIPT))(on_reject)
-    app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(acks_when_committed(on_advance_stage))
-    app.action(action_pattern(ActionId.RETRY_SIP_TICKET))(on_retry_ticket)
+    app.action(action_pattern(ActionId.APPROVE_DOCUMENT))(answers_at_commit(on_approve))
+    app.action(action_pattern(ActionId.APPROVE_SCRIPT))(answers_at_commit(on_approve))
+    app.action(action_pattern(ActionId.REJECT_DOCUMENT))(answers_at_ack(on_reject))
+    app.action(action_pattern(ActionId.REJECT_SCRIPT))(answers_at_ack(on_reject))
+    app.action(action_pattern(ActionId.ADVANCE_SIP_STAGE))(answers_at_commit(on_advance_stage))
+    app.action(action_pattern(ActionId.RETRY_SIP_TICKET))(answers_at_ack(on_retry_ticket))
     for callback in (
         CallbackId.REJECT_DOCUMENT,
         CallbackId.REJECT_SCRIPT,
         CallbackId.SIP_NUMBER_ASSIGNED,
     ):
-        app.view(callback.value)(on_se_form)
+        app.view(callback.value)(answers_at_ack(on_se_form))

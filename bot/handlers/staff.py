@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.flows.errors import InputField, InvalidValue
 from bot.flows.model import Actor, ActorRole
-from bot.handlers.acks import acks_when_committed
+from bot.handlers.acks import answers_at_commit
 from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
@@ -240,6 +240,6 @@ async def on_snooze_button(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.NUDGE))(acks_when_committed(on_nudge_button))
-    app.action(action_pattern(ActionId.NUDGE_AGAIN))(acks_when_committed(on_nudge_button))
-    app.action(action_pattern(ActionId.SNOOZE))(acks_when_committed(on_snooze_button))
+    app.action(action_pattern(ActionId.NUDGE))(answers_at_commit(on_nudge_button))
+    app.action(action_pattern(ActionId.NUDGE_AGAIN))(answers_at_commit(on_nudge_button))
+    app.action(action_pattern(ActionId.SNOOZE))(answers_at_commit(on_snooze_button))

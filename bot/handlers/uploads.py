@@ -32,7 +32,7 @@ from bot.flows.engine import SubmitScript
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
 from bot.handlers.access import may_act_for, tenant_for, tenant_of_channel, tenant_of_user
-from bot.handlers.acks import acks_when_committed
+from bot.handlers.acks import answers_at_commit
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId, action_pattern
 from bot.mrkdwn import typed_text
@@ -238,4 +238,4 @@ async def on_pick_document(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(action_pattern(ActionId.PICK_DOCUMENT))(acks_when_committed(on_pick_document))
+    app.action(action_pattern(ActionId.PICK_DOCUMENT))(answers_at_commit(on_pick_document))

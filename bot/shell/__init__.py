@@ -406,7 +406,7 @@ async def open_shell(
         }
     )
     services = await Services.start(offline)
-    app = create_app(services, verify_requests=False, process_before_response=True)
+    app = create_app(services, verify_requests=False)
     shell = Shell(app=app, workspace=workspace, services=services, voice=voice, locales=locales)
     return shell, services
 

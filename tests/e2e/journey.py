@@ -87,6 +87,7 @@ class Journey:
     se: str
     ops_channel: str
     tenant: str | None = None
+    last_trigger: str | None = None  # of the last click: the form it opens is found by it
 
     # -- reading ------------------------------------------------------------------------------
     def messages(self, channel: str | None = None) -> list[Message]:
@@ -181,6 +182,7 @@ class Journey:
             message=self.fake.message_json(message),
         )
         assert reply.status == 200, reply.text
+        self.last_trigger = reply.trigger_id
         return reply
 
     async def pick(self, message: Message, option_label: str, *, user: str | None = None) -> Reply:
@@ -200,10 +202,15 @@ class Journey:
         assert reply.status == 200, reply.text
         return reply
 
-    async def opened_form(self, callback_id: str, *, count: int = 1) -> View:
-        calls = await self.fake.wait_for(
-            "views.open", count=count, where=lambda c: _callback(c.args) == callback_id
-        )
+    async def opened_form(self, callback_id: str, *, count: int | None = None) -> View:
+        """The form `callback_id` opened by the last click (or the `count`-th one opened)."""
+        trigger = self.last_trigger if count is None else None
+
+        def opened(c: Any) -> bool:
+            mine = trigger is None or c.args.get("trigger_id") == trigger
+            return mine and _callback(c.args) == callback_id
+
+        calls = await self.fake.wait_for("views.open", count=count or 1, where=opened)
         view_id = calls[-1].response["view"]["id"]
         return self.fake.views[view_id]
 

@@ -93,6 +93,7 @@ async def press(
         message=as_seen or j.fake.message_json(message),
     )
     assert reply.status == 200, reply.text
+    j.last_trigger = reply.trigger_id
     return reply
 
 

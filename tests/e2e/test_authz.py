@@ -409,9 +409,12 @@ def next_prompt(stage: str) -> Check:
 def form_opened(callback_id: str) -> Check:
     async def check(w: World, actor: str, tenant: Tenant, reply: Reply) -> None:
         await w.fake.wait_for(
-            "views.open", where=lambda c: callback_of(c.args.get("view")) == callback_id
+            "views.open",
+            where=lambda c: (
+                callback_of(c.args.get("view")) == callback_id
+                and c.args.get("trigger_id") == reply.trigger_id
+            ),
         )
-        assert reply.trigger_id in [c.args.get("trigger_id") for c in w.fake.calls("views.open")]
 
     return check
 

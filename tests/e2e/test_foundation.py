@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import aiohttp
 import pytest
 
+from bot.handlers.inbox import WRAPPED
 from bot.runtime import HttpService
 from bot.services import Services
 from bot.state.keys import Keys
@@ -392,3 +393,17 @@ async def test_events_and_clicks_nobody_listens_to_get_200_and_one_log_line(
     # The clicker is told the button no longer does anything.
     told = await fake.wait_for("response_url", where=lambda c: "older version" in str(c.args))
     assert told[0].args["response_type"] == "ephemeral"
+
+
+async def test_every_listener_answers_slack_as_soon_as_its_answer_is_known(
+    bot: HttpService,
+) -> None:
+    """Bolt answers when a listener returns: a listener registered bare would keep Slack
+    waiting for its Slack calls (and miss the 3 s)."""
+    listeners = bot.bolt._async_listeners
+    bare = [
+        getattr(listener.ack_function, "__name__", "?")
+        for listener in listeners
+        if not getattr(listener.ack_function, WRAPPED, False)
+    ]
+    assert listeners and bare == []

@@ -7,9 +7,9 @@ The process keeps serving throughout: `/healthz` after every case, and a real re
 
 One app serves the whole corpus (a module-scoped event loop), with two onboardings in it: Acme
 (the customer's, collecting documents) and Globex (another tenant, in another channel). The
-app is built as `HttpService` builds it, except that Bolt finishes each request before it
-answers (`process_before_response`, the shell's mode): the handler's work is then over when
-the reply arrives, so "nothing changed" is checked after it, not raced against it.
+app is built as `HttpService` builds it, without the periodic sweeps; after each case the work
+a request left to the background is waited for (`runner.settle()`), so "nothing changed" is
+checked after it, not raced against it.
 """
 
 from __future__ import annotations
@@ -121,9 +121,7 @@ async def world() -> AsyncIterator[World]:
         fake.add_channel(OPS_CHANNEL, "onboarding-ops", members=[fake.bot_user_id, SE, MANAGER])
         settings = make_settings(fake, slack_app_id=fake.api_app_id, max_upload_bytes=MAX_UPLOAD)
         services = await Services.start(settings, keys=keys, clock=MovableClock())
-        runner = web.AppRunner(
-            build_web_app(services, create_app(services, process_before_response=True))
-        )
+        runner = web.AppRunner(build_web_app(services, create_app(services)))
         await runner.setup()
         site = web.TCPSite(runner, host="127.0.0.1", port=0)
         await site.start()
