@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     # How long a Slack event id is remembered to drop retried deliveries. Slack retries for
     # about five minutes; an hour leaves room for a backlog replayed after an outage.
     dedupe_ttl_seconds: int = Field(default=3600, ge=600, le=7 * 24 * 3600)
+    # How many entries each tenant's audit stream keeps (older ones are trimmed as new ones come,
+    # XADD MAXLEN ~): a cap on its memory.
+    audit_maxlen: int = Field(default=5000, ge=100, le=1_000_000)
 
     # SIP-trunk tickets: which backends receive them, and their settings.
     ticket_backends: Annotated[tuple[TicketBackend, ...], NoDecode] = (TicketBackend.SLACK,)

@@ -124,7 +124,7 @@ class Services:
         keys = keys or Keys(prefix=settings.redis_key_prefix)
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5))
         slack = create_web_client(settings, http)
-        store = RedisTenantStore(redis, keys, clock=clock)
+        store = RedisTenantStore(redis, keys, clock=clock, audit_maxlen=settings.audit_maxlen)
         policy = settings.stall_policy()
         onboardings = Onboardings(store, clock=clock, policy=policy)
         locales = LocaleCache(slack)
