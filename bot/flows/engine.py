@@ -70,7 +70,7 @@ from bot.flows.machine import (
     canonical,
     initial_configuration,
     leaf,
-    restore,
+    resumed,
     roles_for,
 )
 from bot.flows.model import (
@@ -316,9 +316,9 @@ def apply(onboarding: Onboarding, event: FlowEvent, actor: Actor, now: datetime)
     else:
         if event.name not in allowed_event_names(onboarding.state):
             raise EventNotAllowed(event.name, onboarding.state)
-        chart = restore(work)
         try:
-            chart.send(event.name, actor=actor, now=now, **event.arguments())
+            with resumed(work) as chart:
+                chart.send(event.name, actor=actor, now=now, **event.arguments())
         except TransitionNotAllowed as exc:  # every guarded alternative said no
             raise EventNotAllowed(event.name, onboarding.state) from exc
         work.state = canonical(work.state)

@@ -19,6 +19,9 @@ freely. Top-level values are `Step` values, children are `<step>.<stage>`.
 # mypy: disable-error-code="no-untyped-call"
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from threading import Lock
 from typing import TYPE_CHECKING
 
 from statemachine import State, StateChart
@@ -358,12 +361,66 @@ def leaf(values: list[str]) -> str:
 
 
 def restore(onboarding: Onboarding) -> OnboardingChart:
-    """A chart resuming `onboarding` where it is (its initial states are not entered again).
+    """A new chart resuming `onboarding` where it is (its initial states are not entered again).
 
-    The chart keeps a reference to `onboarding` and writes to it: pass a copy you own.
+    The chart keeps a reference to `onboarding` and writes to it: pass a copy you own. Building
+    one is most of what an event costs (python-statemachine binds ~55 callbacks per instance);
+    `resumed` lends a chart built earlier instead.
     """
     check_configuration(onboarding.state)
     return OnboardingChart(model=ChartModel(onboarding))
+
+
+# A chart instance keeps nothing of a record but the reference its `ChartModel` holds: the
+# configuration is read from the model on every step and written back to it, and the guards and
+# actions read `model.onboarding`. So a chart that finished an event cleanly can take the next
+# record by pointing its model at it, and building one per event (80 % of an apply) is not
+# needed. What would make an instance remember something is excluded below: a refused event
+# (the chart is dropped, not reused), a stopped engine (the final state was entered), and history
+# states (their values live on the machine; the chart has none, and the check keeps it so).
+if any(state.history for state in OnboardingChart.states_map.values()):
+    raise TypeError("OnboardingChart has history states: its charts cannot be lent (`resumed`)")
+_IDLE_LIMIT = 8  # more than the threads that ever apply events at once
+_PLACEHOLDER = Onboarding()  # what an idle chart's model points at: no tenant's record
+
+
+class _Lender:
+    def __init__(self) -> None:
+        self._idle: list[OnboardingChart] = []
+        self._lock = Lock()
+
+    @contextmanager
+    def resumed(self, onboarding: Onboarding) -> Iterator[OnboardingChart]:
+        check_configuration(onboarding.state)
+        with self._lock:
+            chart = self._idle.pop() if self._idle else None
+        if chart is None:
+            chart = OnboardingChart(model=ChartModel(onboarding))
+        else:
+            chart.model.onboarding = onboarding
+        reusable = False
+        try:
+            yield chart
+            reusable = not chart.is_terminated and not chart.history_values
+        finally:
+            chart.model.onboarding = _PLACEHOLDER
+            if reusable:
+                with self._lock:
+                    if len(self._idle) < _IDLE_LIMIT:
+                        self._idle.append(chart)
+
+
+_LENDER = _Lender()
+
+
+def resumed(onboarding: Onboarding) -> AbstractContextManager[OnboardingChart]:
+    """A chart resuming `onboarding`, as `restore` builds it, for the length of a `with` block.
+
+    The chart is one built earlier and lent again when the block ends without an exception;
+    it writes to `onboarding`: pass a copy you own. `restore` gives a new chart; both answer
+    every event alike (tests/flows/test_lending.py checks this on random event sequences).
+    """
+    return _LENDER.resumed(onboarding)
 
 
 def check_configuration(values: list[str]) -> None:
