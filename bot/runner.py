@@ -182,6 +182,7 @@ class EffectRunner:
                     CLAIM_TTL,
                     owner=self.owner,
                     reclaim=key not in self._inflight,
+                    entry=pending.stream_entry_id,
                 )
                 if claim is None:
                     # Another replica is on it; keep the order by not skipping ahead, and look
@@ -201,8 +202,8 @@ class EffectRunner:
                 except Exception as exc:  # any failure leaves the effect pending
                     await self._failed(tenant_id, pending, exc, claim)
                     return False
-                await self.outbox.mark_done(tenant_id, pending.stream_entry_id)
-                await self.outbox.release_claim(claim)
+                # Done deletes the claim with the effect: there is nothing left to release.
+                await self.outbox.mark_done(tenant_id, pending.stream_entry_id, pending.effect_id)
             return len(page) >= PAGE
 
     def _look_again_soon(self, tenant_id: str) -> None:

@@ -151,6 +151,7 @@ class RedisOutbox:
         *,
         owner: str = "",
         reclaim: bool = False,
+        entry: str | None = None,
     ) -> Claim | None:
         """Take the effect for `ttl` so no other runner runs it meanwhile.
 
@@ -163,6 +164,12 @@ class RedisOutbox:
         ttl_ms = positive_ms(ttl)
         claim_key = self._keys.effect_claim(tenant_id, effect_id)
         token = f"{owner}:{uuid.uuid4().hex}"
+        if entry is not None:
+            someone, taken = await self._claim_at(
+                tenant_id, effect_id, entry, claim_key, token, ttl_ms
+            )
+            if not someone or not (reclaim and owner):
+                return taken  # taken, done already, or someone else's to finish
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -184,6 +191,33 @@ class RedisOutbox:
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
+
+    async def _claim_at(
+        self, tenant_id: str, effect_id: str, entry: str, claim_key: str, token: str, ttl_ms: int
+    ) -> tuple[bool, Claim | None]:
+        """One round trip: the claim of the effect at stream id `entry` (the runner read it with
+        the outbox), its starts and results. `(held, claim)`: `held` when someone holds it (the
+        caller may then see whether it is its own, left behind); no claim when it is held or
+        done already."""
+        keys = self._keys
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xrange(keys.outbox(tenant_id), min=entry, max=entry)
+            pipe.set(claim_key, token, nx=True, px=ttl_ms)
+            pipe.hincrby(keys.outbox_tries(tenant_id), effect_id, 1)
+            pipe.hget(keys.outbox_results(tenant_id), effect_id)
+            rows, taken, tries, raw_results = await pipe.execute()
+        found = stream_rows(rows)
+        if not found or found[0][1].get(b"effect_id") != effect_id.encode():
+            # Carried out by another runner since the list was read: undo what this wrote.
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
+                if taken:
+                    pipe.delete(claim_key)
+                await pipe.execute()
+            return False, None
+        if not taken:
+            return True, None
+        return False, Claim(tenant_id, effect_id, token, int(tries), _results(raw_results))
 
     async def extend_claim(self, claim: Claim, ttl: timedelta) -> bool:
         """Keep holding the effect while a slow call runs; False if the claim is no longer ours
@@ -241,14 +275,46 @@ class RedisOutbox:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
 
-    async def mark_done(self, tenant_id: str, stream_entry_id: str) -> bool:
-        """Remove a carried-out effect (XDEL), with its claim and failure count.
+    async def mark_done(
+        self, tenant_id: str, stream_entry_id: str, effect_id: str | None = None
+    ) -> bool:
+        """Remove a carried-out effect (XDEL), with its claim, failure count, starts and results.
 
-        When it was the last one, the tenant leaves the pending set in the same transaction,
-        under WATCH of the outbox, so an effect added meanwhile keeps the tenant pending.
-        Returns whether the entry was still there.
+        With the `effect_id` (the runner has it), one round trip; when it was the last one, the
+        tenant leaves the pending set under WATCH of the outbox, so an effect added meanwhile
+        keeps the tenant pending. Returns whether the entry was still there.
         """
-        return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
+        if effect_id is None:
+            return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
+        keys = self._keys
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xdel(keys.outbox(tenant_id), stream_entry_id)
+            pipe.hdel(keys.outbox_attempts(tenant_id), effect_id)
+            pipe.hdel(keys.outbox_errors(tenant_id), effect_id)
+            pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
+            pipe.hdel(keys.outbox_results(tenant_id), effect_id)
+            pipe.delete(keys.effect_claim(tenant_id, effect_id))
+            pipe.xlen(keys.outbox(tenant_id))
+            answers = await pipe.execute()
+        if int(answers[-1]) == 0:
+            await self._forget_if_empty(tenant_id)
+        return bool(answers[0])
+
+    async def _forget_if_empty(self, tenant_id: str) -> None:
+        """Take the tenant out of the pending set, unless an effect arrived meanwhile."""
+        outbox_key = self._keys.outbox(tenant_id)
+        for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(outbox_key)
+                    if int(await pipe.xlen(outbox_key)) > 0:
+                        return
+                    begin_multi(pipe)
+                    pipe.srem(self._keys.outbox_pending(), tenant_id)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    await backoff(attempt)
 
     async def abandon(self, tenant_id: str, stream_entry_id: str, reason: str) -> bool:
         """Give up on an effect: move it to the tenant's dead-letter stream for people to see."""
