@@ -244,8 +244,8 @@ class RedisOutbox:
     async def mark_done(self, tenant_id: str, stream_entry_id: str) -> bool:
         """Remove a carried-out effect (XDEL), with its claim and failure count.
 
-        When it was the last one, the tenant leaves the pending set in the same transaction,
-        under WATCH of the outbox, so an effect added meanwhile keeps the tenant pending.
+        When it was the last one, the tenant leaves the pending set, and is put back if an
+        effect was added meanwhile (`_settle_pending`).
         Returns whether the entry was still there.
         """
         return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
@@ -307,13 +307,22 @@ class RedisOutbox:
                         pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
                         pipe.hdel(keys.outbox_results(tenant_id), effect_id)
                         pipe.delete(keys.effect_claim(tenant_id, effect_id.decode()))
-                    if remaining <= 0:
-                        pipe.srem(keys.outbox_pending(), tenant_id)
                     await pipe.execute()
+                    if remaining <= 0:
+                        await self._settle_pending(tenant_id)
                     return bool(rows)
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
+
+    async def _settle_pending(self, tenant_id: str) -> None:
+        """Take an emptied outbox's tenant out of the pending set (another slot than the
+        outbox, so not in its transaction): remove, then look again, and put it back if an
+        effect arrived meanwhile (writers announce theirs after they commit)."""
+        keys = self._keys
+        await self._redis.srem(keys.outbox_pending(), tenant_id)
+        if await self._redis.xlen(keys.outbox(tenant_id)):
+            await self._redis.sadd(keys.outbox_pending(), tenant_id)
 
     async def _locate(self, pipe: Pipeline, tenant_id: str, effect_id: str) -> str | None:
         """The stream id of `effect_id` in the outbox (read under the caller's WATCH)."""
