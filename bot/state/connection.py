@@ -22,14 +22,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from fakeredis import FakeAsyncRedis
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,33 @@ def check_redis_url(url: str) -> None:
         )
 
 
+class _TransactionPipeline(ClusterPipeline):
+    """A cluster WATCH/MULTI/EXEC with the same outcome as on one Redis when its connection
+    drops: `WatchError` (the store re-reads, and finds its own write if it landed). The cluster
+    client would otherwise send MULTI/EXEC again on a new connection without the WATCH, and a
+    write whose reply was lost would be applied twice."""
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise WatchError("connection lost around EXEC: outcome unknown") from exc
+
+
+class _Cluster(RedisCluster):
+    """`RedisCluster` whose transactions are never resent by the client (see above)."""
+
+    def pipeline(
+        self, transaction: Any | None = None, shard_hint: Any | None = None
+    ) -> ClusterPipeline:
+        if not transaction:
+            return super().pipeline(transaction, shard_hint)
+        pipe = _TransactionPipeline(self, transaction)  # type: ignore[abstract]
+        # The strategy copies the client's retry policy; a transaction gets none.
+        pipe._execution_strategy._retry = Retry(NoBackoff(), 0)  # type: ignore[attr-defined]
+        return pipe
+
+
 def create_redis(
     url: str | None,
     *,
@@ -129,7 +159,7 @@ def create_redis(
     retry = Retry(ExponentialWithJitterBackoff(cap=1.0, base=0.05), retries)
     if is_cluster_url(url):
         target = parse_cluster_url(url)
-        cluster = RedisCluster(
+        cluster = _Cluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             username=target.username,
             password=target.password,
