@@ -871,9 +871,9 @@ class RedisTenantStore:
         (or its record) names. Works on an unreadable record too (that is what it is for). With
         `actor`, a purge that found a record leaves one line in the global purge log (who, when,
         which tenant id), written with the removal of its index entries. The answer names the
-        Slack files the record referred to, for the caller to ask Slack to delete. If the channel cannot be read from a
-        corrupt record, the channel binding stays behind; `create` treats a binding to a missing
-        tenant as free.
+        Slack files the record referred to, for the caller to ask Slack to delete. If the channel
+        cannot be read from a corrupt record, the binding stays behind; `create` treats a
+        binding to a missing tenant as free, and the reconciler removes it.
         """
         keys = self._keys
         record_key = keys.record(tenant_id)
