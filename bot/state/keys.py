@@ -228,6 +228,10 @@ class Keys:
         live before that index existed are not in it)."""
         return f"{self.prefix}:retention:seeded"
 
+    def reconciled(self) -> str:
+        """When the sweep's reconciler last rebuilt the global indexes (epoch seconds)."""
+        return f"{self.prefix}:indexes:reconciled"
+
     def purges(self) -> str:
         """Capped stream, one entry per purged tenant: who, when, which tenant id. It lives
         outside every tenant so it outlasts the purge; it holds no personal data."""

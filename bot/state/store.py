@@ -35,7 +35,7 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
@@ -953,6 +953,16 @@ class RedisTenantStore:
         return [{k.decode(): v.decode() for k, v in fields.items()} for _id, fields in rows[::-1]]
 
     # -- repair -----------------------------------------------------------------------------
+
+    async def reconcile_due(self, now: datetime, every: timedelta) -> bool:
+        """Whether the reconciler should run now (it last ran `every` ago or more, or never);
+        if so, records that it runs now."""
+        key = self._keys.reconciled()
+        last = opt_bytes(await self._redis.get(key))
+        if last is not None and now.timestamp() - float(last) < every.total_seconds():
+            return False
+        await self._redis.set(key, str(now.timestamp()))
+        return True
 
     async def rebuild_indexes(self) -> IndexReport:
         """Recompute every global index from the records: the reconciler, which the sweep runs
