@@ -191,7 +191,7 @@ class StallSweeper:
     owner: str = field(default_factory=process_owner)
     retention: timedelta | None = None  # None: documents are kept
     forget_files: ForgetFiles | None = None
-    reconcile_every: timedelta = RECONCILE_EVERY
+    reconcile_every: timedelta | None = RECONCILE_EVERY  # None: never (measurements)
 
     async def run_once(self) -> SweepReport:
         report = SweepReport()
@@ -226,6 +226,8 @@ class StallSweeper:
         are written after each tenant's transaction (another cluster slot), and a replica that
         died in between left them behind. Under the lease, so one replica does it."""
         now = self.clock()
+        if self.reconcile_every is None:
+            return None
         if not await self.store.reconcile_due(now, self.reconcile_every):
             return None
         try:

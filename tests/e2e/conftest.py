@@ -74,8 +74,9 @@ async def keys_under(keys: Keys) -> list[bytes]:
 
 
 async def written_by_requests(keys: Keys) -> list[bytes]:
-    """Keys under the test's prefix, less the periodic sweeps' own bookkeeping (their lease and
-    the one-time scheduling mark, when the reconciler last ran), which they write whatever the requests do."""
+    """Keys under the test's prefix, less the periodic sweeps' own bookkeeping (their lease, the
+    one-time scheduling mark, when the reconciler last ran), which they write whatever the
+    requests do."""
     sweeps = (
         keys.lease("stall-sweep"),
         keys.lease_fence("stall-sweep"),
