@@ -5,7 +5,7 @@ onboardings reached through the real flow engine (one per stage a tenant can wai
 funnel proportions), some live, a few per cent stalled (rungs of an earlier leaseholder), and
 several owning SEs. Writing them one `store.create()` at a time would take minutes, so they are
 written in pipelines with the store's own writing code: `encode_record` for the bytes, and
-`RedisTenantStore._queue_indexes(pipe, None, record)` for the index entries, which is exactly
+`RedisTenantStore._queue_indexes(pipe, record)` for the index entries, which is exactly
 what `create` queues in its MULTI (the test `tests/bench/test_stall_bench.py` compares the
 result with `create`'s, key by key). The business time of each finished step goes into the
 durations index as `update` puts it there. Before anything is timed, the population is checked
@@ -377,7 +377,7 @@ async def write_batch(redis: Redis, store: RedisTenantStore, batch: Sequence[Pla
         tenant_id = record.tenant_id
         values[keys.record(tenant_id)] = encode_record(record)
         values[keys.channel(record.channel_id)] = tenant_id
-        store._queue_indexes(indexes, None, record)  # type: ignore[arg-type]  # the store's own
+        store._queue_indexes(indexes, record)  # type: ignore[arg-type]  # the store's own
         for step, seconds in planned.durations:
             indexes.zadd(keys.step_durations(step.value), {tenant_id: seconds})
     async with redis.pipeline(transaction=False) as pipe:
@@ -663,6 +663,9 @@ async def measure_sweep(
         policy=population.policy,
         clock=clock,
         interval=INTERVAL,
+        # What a due pass costs, without the reconciler (every 15 minutes, it reads every
+        # record: measured by the summary's population size, not here).
+        reconcile_every=None,
     )
     passes: list[DuePass] = []
     for j, cohort in enumerate(population.cohorts):

@@ -34,6 +34,7 @@ from bot.stalls.calendar import (
     parse_zone,
 )
 from bot.stalls.policy import StallPolicy
+from bot.state.connection import BadRedisUrl, check_redis_url
 
 
 class Mode(StrEnum):
@@ -287,8 +288,10 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        if urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        try:
+            check_redis_url(value.get_secret_value())
+        except BadRedisUrl as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @property

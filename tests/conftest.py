@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.rediscluster import Cluster, missing_tools, running_cluster
 
 # The Redis the tests talk to (CI runs one here); each test uses its own key prefix.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -68,3 +71,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own Slack or Redis settings must not leak into a test."""
     for name in _BOT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A three-master Redis Cluster on loopback, started once for the session (skipped, saying
+    why, where redis-server or redis-cli is missing)."""
+    reason = missing_tools()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster

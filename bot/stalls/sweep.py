@@ -38,12 +38,14 @@ from bot.state import (
     UnknownSchemaVersion,
 )
 from bot.state.lease import LeaseGrant, Leases
-from bot.state.store import holds_files, record_files
+from bot.state.store import IndexReport, holds_files, record_files
 
 log = logging.getLogger(__name__)
 
 LEASE = "stall-sweep"
 BATCH = 500
+# How often the reconciler rebuilds the global indexes from the records (it reads them all).
+RECONCILE_EVERY = timedelta(minutes=15)
 CONCURRENCY = 16  # tenants written at once in a pass (half the Redis pool: requests need some)
 SWEEPER = Actor(user_id="stall-sweep", role=ActorRole.SYSTEM)
 
@@ -64,6 +66,7 @@ class SweepReport:
     held: bool = True  # False: another replica holds the lease; nothing was done
     changed: list[str] = field(default_factory=list)  # tenants with effects to carry out
     forgotten: list[str] = field(default_factory=list)  # tenants whose documents were forgotten
+    reconciled: IndexReport | None = None  # what the reconciler found, on a pass that ran it
 
 
 def rung_effects(record: TenantRecord, rung: Rung, waits: WaitsOn) -> list[Effect]:
@@ -188,6 +191,7 @@ class StallSweeper:
     owner: str = field(default_factory=process_owner)
     retention: timedelta | None = None  # None: documents are kept
     forget_files: ForgetFiles | None = None
+    reconcile_every: timedelta | None = RECONCILE_EVERY  # None: never (measurements)
 
     async def run_once(self) -> SweepReport:
         report = SweepReport()
@@ -213,7 +217,33 @@ class StallSweeper:
             await self._sweep_many(due, now, grant, report)
         if report.held and self.retention is not None:
             await self._forget_documents(self.retention, grant, report)
+        if report.held and await self.leases.is_current(grant):
+            report.reconciled = await self._reconcile()
         return report
+
+    async def _reconcile(self) -> IndexReport | None:
+        """Rebuild the global indexes from the records, at most every `reconcile_every`: they
+        are written after each tenant's transaction (another cluster slot), and a replica that
+        died in between left them behind. Under the lease, so one replica does it."""
+        now = self.clock()
+        if self.reconcile_every is None:
+            return None
+        if not await self.store.reconcile_due(now, self.reconcile_every):
+            return None
+        try:
+            found = await self.store.rebuild_indexes()
+        except Exception:
+            log.exception("sweep: rebuilding the indexes failed; trying again at the next pass")
+            return None
+        if found.corrupt or found.orphans_removed or found.stale_channels_removed:
+            log.warning(
+                "sweep: indexes rebuilt (%d tenants, %d unreadable, %d orphans, %d stale channels)",
+                found.tenants,
+                len(found.corrupt),
+                len(found.orphans_removed),
+                found.stale_channels_removed,
+            )
+        return found
 
     async def _forget_documents(
         self, retention: timedelta, grant: LeaseGrant, report: SweepReport

@@ -22,9 +22,14 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, Timeout
 
 
 def redis_location(url: str | None) -> str:
-    """`redis://host:port/db` without credentials, the socket path, or the embedded store."""
+    """`redis://host:port/db` without credentials, the socket path, the cluster's nodes, or the
+    embedded store."""
     if url is None:
         return "the embedded store"
+    scheme, _, rest = url.partition("://")
+    if scheme.lower().endswith("+cluster"):
+        hosts = rest.partition("?")[0].rpartition("@")[2]
+        return f"{scheme}://{hosts}"
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"unix://{parts.path}"

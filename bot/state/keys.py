@@ -1,9 +1,16 @@
 """Every Redis key the bot uses. Nothing else builds key strings.
 
-Keys of one tenant share the hash tag `{tenant_id}` so they live in one Redis Cluster slot.
+Keys of one tenant share the hash tag `{tenant_id}` so they live in one Redis Cluster slot:
+every transaction on a tenant (its record, audit, outbox, claims, tickets) stays in that slot.
 Global keys (indexes, dedupe, outbox queue, the sweep lease) carry the `onb:` prefix too, so a
 shared Redis can be inspected and cleaned by prefix. `prefix` lets tests and several deployments
 share one Redis without touching each other's data.
+
+On a Redis Cluster the global keys live in other slots than the tenants'. None is written in a
+tenant's transaction (the store maintains the indexes after the tenant's write, and the sweep's
+reconciler rebuilds them); keys that one transaction or multi-key command uses together share a
+hash tag: the event inbox `{inbox}`, a lease and its fence `{lease:<name>}`. Every other global
+key is used alone, or in pipelines the cluster client splits by slot.
 """
 
 from __future__ import annotations
@@ -65,12 +72,12 @@ class Keys:
     def outbox_tries(self, tenant_id: str) -> str:
         """Hash: effect id -> how many times a runner has started it (a second start may follow
         one whose outcome is unknown: a crash, a call that timed out)."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox:tries"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:tries"
 
     def outbox_results(self, tenant_id: str) -> str:
         """Hash: effect id -> what carrying it out has produced so far (the ts of each message
         it posted, as JSON), so a retried effect does not post again."""
-        return f"{self.prefix}:{{{tenant_id}}}:outbox:results"
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:results"
 
     def effect_claim(self, tenant_id: str, effect_id: str) -> str:
         """Held (SET NX PX) by the replica carrying out one effect right now."""
@@ -176,6 +183,11 @@ class Keys:
         """Set of the onboardings in progress that the SE `user_id` owns."""
         return f"{self.prefix}:owner:{user_id}"
 
+    def user_of_owner_key(self, key: str) -> str | None:
+        """The SE's user id in an owner-set key, or None if `key` is not one."""
+        head = f"{self.prefix}:owner:"
+        return key[len(head) :] or None if key.startswith(head) else None
+
     def owner_pattern(self) -> str:
         """SCAN pattern matching every owner set. Only for the index repair tool."""
         return f"{_glob_escape(self.prefix)}:owner:*"
@@ -216,13 +228,25 @@ class Keys:
         live before that index existed are not in it)."""
         return f"{self.prefix}:retention:seeded"
 
+    def reconciled(self) -> str:
+        """When the sweep's reconciler last rebuilt the global indexes (epoch seconds)."""
+        return f"{self.prefix}:indexes:reconciled"
+
     def purges(self) -> str:
         """Capped stream, one entry per purged tenant: who, when, which tenant id. It lives
         outside every tenant so it outlasts the purge; it holds no personal data."""
         return f"{self.prefix}:audit:purges"
 
     def lease(self, name: str) -> str:
-        return f"{self.prefix}:lease:{name}"
+        """Who holds the lease `name` (SET NX PX). Tagged `{lease:<name>}`: one slot with its
+        fence, which the same transaction increments."""
+        return f"{self.prefix}:{{lease:{name}}}"
 
     def lease_fence(self, name: str) -> str:
+        """The lease's fencing counter: the holder's token is its value when it took the lease."""
+        return f"{self.prefix}:{{lease:{name}}}:fence"
+
+    def legacy_lease_fence(self, name: str) -> str:
+        """Where the fence was kept before leases had a hash tag: read once, so tokens keep
+        growing across the upgrade (rungs recorded with the old tokens stay older)."""
         return f"{self.prefix}:lease:{name}:fence"

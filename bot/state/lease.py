@@ -1,7 +1,8 @@
 """A lease with a fencing token, so one replica at a time runs the stalled-onboarding sweep.
 
 Acquiring sets the lease key to the owner's id with a time to live (only if nobody holds it)
-and increments a fence counter in the same transaction; the new counter value is the holder's
+and increments a fence counter in the same transaction (both keys share the hash tag
+`{lease:<name>}`, so this works on a Redis Cluster); the new counter value is the holder's
 fencing token. Renewing and releasing succeed only for the current owner and token, checked
 under WATCH (no Lua).
 
@@ -48,6 +49,7 @@ class Leases:
             raise ValueError("a lease owner must be a non-empty id")
         ttl_ms = positive_ms(ttl)
         lease_key, fence_key = self._keys.lease(name), self._keys.lease_fence(name)
+        await self._carry_over_fence(name)
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -69,6 +71,15 @@ class Leases:
                 except WatchError:
                     await backoff(attempt)
         return None
+
+    async def _carry_over_fence(self, name: str) -> None:
+        """Start the fence where the untagged one of earlier versions left off (once: NX)."""
+        fence_key = self._keys.lease_fence(name)
+        if await self._redis.exists(fence_key):
+            return
+        legacy = opt_bytes(await self._redis.get(self._keys.legacy_lease_fence(name)))
+        if legacy is not None:
+            await self._redis.set(fence_key, legacy, nx=True)
 
     async def renew(self, grant: LeaseGrant, ttl: timedelta) -> bool:
         """Extend the lease; False if it expired or someone else holds it now."""

@@ -280,9 +280,9 @@ class RedisOutbox:
     ) -> bool:
         """Remove a carried-out effect (XDEL), with its claim, failure count, starts and results.
 
-        With the `effect_id` (the runner has it), one round trip; when it was the last one, the
-        tenant leaves the pending set under WATCH of the outbox, so an effect added meanwhile
-        keeps the tenant pending. Returns whether the entry was still there.
+        With the `effect_id` (the runner has it), one round trip. When it was the last one,
+        the tenant leaves the pending set, and is put back if an effect was added meanwhile
+        (`_settle_pending`). Returns whether the entry was still there.
         """
         if effect_id is None:
             return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
@@ -297,24 +297,8 @@ class RedisOutbox:
             pipe.xlen(keys.outbox(tenant_id))
             answers = await pipe.execute()
         if int(answers[-1]) == 0:
-            await self._forget_if_empty(tenant_id)
+            await self._settle_pending(tenant_id)
         return bool(answers[0])
-
-    async def _forget_if_empty(self, tenant_id: str) -> None:
-        """Take the tenant out of the pending set, unless an effect arrived meanwhile."""
-        outbox_key = self._keys.outbox(tenant_id)
-        for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(outbox_key)
-                    if int(await pipe.xlen(outbox_key)) > 0:
-                        return
-                    begin_multi(pipe)
-                    pipe.srem(self._keys.outbox_pending(), tenant_id)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    await backoff(attempt)
 
     async def abandon(self, tenant_id: str, stream_entry_id: str, reason: str) -> bool:
         """Give up on an effect: move it to the tenant's dead-letter stream for people to see."""
@@ -373,13 +357,22 @@ class RedisOutbox:
                         pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
                         pipe.hdel(keys.outbox_results(tenant_id), effect_id)
                         pipe.delete(keys.effect_claim(tenant_id, effect_id.decode()))
-                    if remaining <= 0:
-                        pipe.srem(keys.outbox_pending(), tenant_id)
                     await pipe.execute()
+                    if remaining <= 0:
+                        await self._settle_pending(tenant_id)
                     return bool(rows)
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
+
+    async def _settle_pending(self, tenant_id: str) -> None:
+        """Take an emptied outbox's tenant out of the pending set (another slot than the
+        outbox, so not in its transaction): remove, then look again, and put it back if an
+        effect arrived meanwhile (writers announce theirs after they commit)."""
+        keys = self._keys
+        await self._redis.srem(keys.outbox_pending(), tenant_id)
+        if await self._redis.xlen(keys.outbox(tenant_id)):
+            await self._redis.sadd(keys.outbox_pending(), tenant_id)
 
     async def _locate(self, pipe: Pipeline, tenant_id: str, effect_id: str) -> str | None:
         """The stream id of `effect_id` in the outbox (read under the caller's WATCH)."""

@@ -1,20 +1,23 @@
 """Tenant records in Redis: create, read, compare-and-set update, indexes, audit, purge.
 
 Every change to a tenant is ONE MULTI/EXEC under WATCH of the tenant's record key: the record,
-its audit entries, the effects for the outbox, and the global indexes (tenant set, per-step
-sets, last-activity sorted set, channel map, outbox-pending set) are written together or not at
-all. `version` in the record is the compare-and-set counter; the WATCH is what enforces it.
+its audit entries and the effects for the outbox are written together or not at all. `version`
+in the record is the compare-and-set counter; the WATCH is what enforces it. All those keys
+share the hash tag `{tenant_id}`, so the transaction stays in one Redis Cluster slot.
 
-The embedded store (no `REDIS_URL`) is this same class on `fakeredis.FakeAsyncRedis`: there is
-one implementation and one set of tests. No Lua is used (fakeredis would need an extra for it,
-and scripts block the server).
+The global indexes (tenant set, per-step sets, last-activity and other sorted sets, owner sets,
+the outbox-pending set) and channel bindings live in other slots. They are written right after
+the tenant's transaction, by the same call, from the record as stored (idempotent SADD/SREM/
+ZADD of its current values, written again if the record changed meanwhile), so a call returns
+with them up to date. A replica that dies between its commit and that write leaves them one
+write behind until the next sweep, whose reconciler (`rebuild_indexes`) recomputes them from
+the records. A channel binding is taken after the tenant's record is written (a compare-and-set
+on the binding alone); a create that finds the channel taken takes its record back.
 
-Redis Cluster: a tenant's own keys share the hash tag `{tenant_id}` and so one slot, but the
-global indexes do not, and a MULTI cannot span slots. We deploy a single Redis (or Sentinel),
-so the index writes stay inside the tenant's MULTI, which keeps them exact. Moving to Cluster
-would need either the indexes moved into the tenant's slot (then summaries fan out) or written
-outside the transaction and treated as rebuildable; `rebuild_indexes()` already recomputes them
-from the records. No query here scans the keyspace except that repair tool.
+The embedded store (no `REDIS_URL`) is this same class on `fakeredis.FakeAsyncRedis`, and a
+Redis Cluster (`redis+cluster://`) is the same class on `RedisCluster`: one implementation and
+one set of tests. No Lua is used (fakeredis would need an extra for it, and scripts block the
+server). No query here scans the keyspace except the reconciler.
 
 Retries and "apply nothing twice": if the connection drops while EXEC is in flight, redis-py
 reports `WatchError` and we cannot tell whether the write landed. The next attempt re-reads the
@@ -32,7 +35,7 @@ import logging
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
@@ -43,7 +46,8 @@ from redis.exceptions import WatchError
 
 from bot.flows.effects import Effect
 from bot.flows.model import Step
-from bot.state.cas import MAX_CAS_ATTEMPTS, backoff
+from bot.ids import is_tenant_id
+from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, delete_if_equal
 from bot.state.commits import committed
 from bot.state.errors import (
     ChannelAlreadyBound,
@@ -94,6 +98,17 @@ class Change:
     # When the change finishes a step: the business seconds it took (for the summary's
     # median per step; the caller knows the business calendar, the store does not).
     step_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What an update's last EXEC sent (to recognise it landed when its reply was lost)."""
+
+    payload: bytes
+    old: TenantRecord
+    new: TenantRecord
+    effect_ids: tuple[str, ...]
+    step_seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -235,28 +250,36 @@ class RedisTenantStore:
         )
         payload = self._encode_checked(new)
         record_key = self._keys.record(tenant_id)
-        channel_key = self._keys.channel(new.channel_id)
         for attempt in range(1, self._max_attempts + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(record_key, channel_key)
+                    await pipe.watch(record_key)
                     existing = opt_bytes(await pipe.get(record_key))
                     if existing == payload:
-                        return new  # an earlier attempt landed; its reply was lost
-                    await self._check_channel_free(pipe, new.channel_id, tenant_id)
+                        break  # an earlier attempt landed; its reply was lost
+                    await self._check_channel_free(new.channel_id, tenant_id)
                     if existing is not None:
                         raise TenantExists(tenant_id)
                     begin_multi(pipe)
                     pipe.set(record_key, payload)
-                    pipe.set(channel_key, tenant_id)
-                    self._queue_indexes(pipe, None, new)
                     self._queue_audit_and_effects(pipe, new, audit, effects)
                     await pipe.execute()
-                    await committed()
-                    return new
+                    break
                 except WatchError:
                     await backoff(attempt)
-        raise Contention(tenant_id, self._max_attempts)
+        else:
+            raise Contention(tenant_id, self._max_attempts)
+        # The record is written first, so a binding always names a tenant that was written:
+        # of two creates racing for one channel, the one that binds second takes its own
+        # record back (nothing was announced for it yet) and is told the channel is taken.
+        try:
+            await self._bind_channel(new.channel_id, tenant_id)
+        except ChannelAlreadyBound:
+            await self._take_back(tenant_id, payload)
+            raise
+        await self._after_write(None, new, payload, announce=bool(effects))
+        await committed()
+        return new
 
     async def get(self, tenant_id: str) -> TenantRecord | None:
         key = self._keys.record(tenant_id)
@@ -314,7 +337,7 @@ class RedisTenantStore:
     async def _update(self, tenant_id: str, apply: Apply) -> UpdateResult:
         """One update, holding this process's turn for the tenant."""
         record_key = self._keys.record(tenant_id)
-        sent: tuple[bytes, TenantRecord, tuple[str, ...]] | None = None
+        sent: _Sent | None = None
         for attempt in range(1, self._max_attempts + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -322,41 +345,38 @@ class RedisTenantStore:
                     data = opt_bytes(await pipe.get(record_key))
                     if data is None:
                         raise TenantNotFound(tenant_id)
-                    if sent is not None and data == sent[0]:
+                    if sent is not None and data == sent.payload:
                         # The previous EXEC landed but its reply was lost: do not apply again.
-                        await committed()
-                        return UpdateResult(sent[1], True, sent[2], attempt)
+                        break
                     current = decode_record(tenant_id, data, key=record_key)
                     change = apply(current)
                     if change is None:
                         return UpdateResult(current, False, (), attempt)
                     new = self._next_version(current, change)
                     payload = self._encode_checked(new)
-                    rebind = new.channel_id != current.channel_id
-                    old_binding_ours = False
-                    if rebind:
-                        old_channel = self._keys.channel(current.channel_id)
-                        await pipe.watch(self._keys.channel(new.channel_id), old_channel)
-                        await self._check_channel_free(pipe, new.channel_id, tenant_id)
-                        old_owner = opt_bytes(await pipe.get(old_channel))
-                        old_binding_ours = old_owner == tenant_id.encode()
+                    if new.channel_id != current.channel_id:
+                        await self._check_channel_free(new.channel_id, tenant_id)
                     begin_multi(pipe)
                     pipe.set(record_key, payload)
-                    if rebind:
-                        pipe.set(self._keys.channel(new.channel_id), tenant_id)
-                        if old_binding_ours:
-                            pipe.delete(self._keys.channel(current.channel_id))
-                    self._queue_indexes(pipe, current, new, change.step_seconds)
                     effect_ids = self._queue_audit_and_effects(
                         pipe, new, change.audit, change.effects
                     )
-                    sent = (payload, new, effect_ids)
+                    sent = _Sent(payload, current, new, effect_ids, change.step_seconds)
                     await pipe.execute()
-                    await committed()
-                    return UpdateResult(new, True, effect_ids, attempt)
+                    break
                 except WatchError:
                     await backoff(attempt)
-        raise Contention(tenant_id, self._max_attempts)
+        else:
+            raise Contention(tenant_id, self._max_attempts)
+        assert sent is not None  # both breaks follow a write
+        old, new = sent.old, sent.new
+        if new.channel_id != old.channel_id:
+            await self._rebind_channel(tenant_id, old.channel_id, new.channel_id)
+        await self._after_write(
+            old, new, sent.payload, announce=bool(sent.effect_ids), step_seconds=sent.step_seconds
+        )
+        await committed()
+        return UpdateResult(new, True, sent.effect_ids, attempt)
 
     def _next_version(self, current: TenantRecord, change: Change) -> TenantRecord:
         proposed = change.record
@@ -390,70 +410,188 @@ class RedisTenantStore:
             raise InvalidChange(record.tenant_id, f"{where}: {first['msg']}") from None
         return payload
 
-    async def _check_channel_free(self, pipe: Pipeline, channel_id: str, tenant_id: str) -> None:
+    async def _check_channel_free(self, channel_id: str, tenant_id: str) -> None:
         """Raise `ChannelAlreadyBound` unless the channel is free, ours, or bound to a tenant
-        whose record is gone (a binding left by purging an unreadable record)."""
-        bound = opt_bytes(await pipe.get(self._keys.channel(channel_id)))
+        whose record is gone (a binding left by purging an unreadable record). A look before
+        writing; `_bind_channel` is what decides."""
+        bound = opt_bytes(await self._redis.get(self._keys.channel(channel_id)))
         if bound is None or bound.decode() == tenant_id:
             return
         other = bound.decode()
-        other_key = self._keys.record(other)
-        await pipe.watch(other_key)
-        if await pipe.exists(other_key):
+        if await self._redis.exists(self._keys.record(other)):
             raise ChannelAlreadyBound(other, channel_id)
-        log.warning("channel %s was bound to missing tenant %r; rebinding", channel_id, other)
 
-    def _queue_indexes(
+    async def _bind_channel(self, channel_id: str, tenant_id: str) -> None:
+        """Bind the channel to the tenant (compare-and-set on the binding alone: it lives in a
+        slot of its own). Raises `ChannelAlreadyBound` if another tenant's record holds it."""
+        key = self._keys.channel(channel_id)
+        for attempt in range(1, self._max_attempts + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    bound = opt_bytes(await pipe.get(key))
+                    if bound == tenant_id.encode():
+                        return
+                    if bound is not None:
+                        other = bound.decode()
+                        # Another slot: read outside the WATCH. A binding is only ever made
+                        # after its tenant's record, so a missing record means a gone tenant.
+                        if await self._redis.exists(self._keys.record(other)):
+                            raise ChannelAlreadyBound(other, channel_id)
+                        log.warning("channel %s was bound to missing tenant %r", channel_id, other)
+                    begin_multi(pipe)
+                    pipe.set(key, tenant_id)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    await backoff(attempt)
+        raise Contention(tenant_id, self._max_attempts)
+
+    async def _rebind_channel(self, tenant_id: str, old_channel: str, new_channel: str) -> None:
+        """After an update that moved the tenant to another channel: bind it, free the old."""
+        try:
+            await self._bind_channel(new_channel, tenant_id)
+        except ChannelAlreadyBound as exc:
+            # Taken between the look before the write and now: the record keeps its new
+            # channel, the binding stays with the other tenant, and people are told.
+            log.error("tenant %s moved to a channel bound meanwhile: %s", tenant_id, exc)
+        await delete_if_equal(self._redis, self._keys.channel(old_channel), tenant_id.encode())
+
+    async def _take_back(self, tenant_id: str, payload: bytes) -> None:
+        """Undo a create that lost its channel: delete what it wrote, if nothing changed it."""
+        record_key = self._keys.record(tenant_id)
+        for attempt in range(1, self._max_attempts + 1):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(record_key)
+                    if opt_bytes(await pipe.get(record_key)) != payload:
+                        return
+                    begin_multi(pipe)
+                    pipe.delete(*self._keys.tenant_keys(tenant_id))
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    await backoff(attempt)
+
+    # -- global indexes ---------------------------------------------------------------------
+    #
+    # They live outside the tenant's slot, so they are written after the tenant's transaction,
+    # from the record as it is stored then (set members and scores, each write idempotent),
+    # and checked: if the record changed while they were written, they are written again from
+    # the newer record. The last writer to look therefore always leaves them matching the
+    # record. A replica that dies between the commit and this leaves them behind by one
+    # write: the sweep's reconciler (`rebuild_indexes`, every pass under its lease) repairs it.
+
+    async def _after_write(
         self,
-        pipe: Pipeline,
         old: TenantRecord | None,
         new: TenantRecord,
+        payload: bytes,
+        *,
+        announce: bool,
         step_seconds: float | None = None,
     ) -> None:
         keys, tenant_id = self._keys, new.tenant_id
-        pipe.sadd(keys.tenants(), tenant_id)
-        if old is not None and old.step != new.step:
-            pipe.srem(keys.step_index(old.step.value), tenant_id)
-            if step_seconds is not None:
+
+        def once(pipe: Pipeline) -> None:
+            if announce:
+                pipe.sadd(keys.outbox_pending(), tenant_id)
+            # What happened (not what is): kept once, with the write that made it happen.
+            if old is not None and old.step != new.step and step_seconds is not None:
                 pipe.zadd(keys.step_durations(old.step.value), {tenant_id: step_seconds})
-        pipe.sadd(keys.step_index(new.step.value), tenant_id)
-        live = new.step is Step.LIVE
+            if old is not None and old.stall is not None and new.stall is None:
+                pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
+
+        owners = {old.se_user} if old is not None and old.se_user else set()
+        await self._sync_indexes(new, payload, drop_owners=owners, first=once)
+
+    async def _sync_indexes(
+        self,
+        record: TenantRecord,
+        payload: bytes,
+        *,
+        drop_owners: Iterable[str] = (),
+        first: Callable[[Pipeline], None] | None = None,
+    ) -> None:
+        """Write the record's index entries, until the record read back is the one written
+        from (or is gone: then its entries go too)."""
+        tenant_id, record_key = record.tenant_id, self._keys.record(record.tenant_id)
+        dropped = set(drop_owners)
+        for _attempt in range(self._max_attempts):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if first is not None:
+                    first(pipe)
+                    first = None
+                self._queue_indexes(pipe, record, dropped)
+                await pipe.execute()
+            # Read after every write has landed (a cluster pipeline runs its slots at once).
+            now = opt_bytes(await self._redis.get(record_key))
+            if now == payload:
+                return
+            if record.se_user:
+                dropped.add(record.se_user)
+            if now is None:
+                await self._forget(tenant_id, dropped)
+                return
+            try:
+                record = decode_record(tenant_id, now, key=record_key)
+            except (CorruptRecord, UnknownSchemaVersion):
+                return  # left as they are; the reconciler reports it
+            payload = now
+        log.warning("indexes of %s kept changing while written; the reconciler finishes", tenant_id)
+
+    async def _forget(self, tenant_id: str, owners: Iterable[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._queue_forget(pipe, tenant_id, owners)
+            await pipe.execute()
+
+    def _queue_indexes(
+        self, pipe: Pipeline, record: TenantRecord, drop_owners: Iterable[str] = ()
+    ) -> None:
+        """The record's entry in every index it belongs to, and none in the others (of the
+        owner sets: none in `drop_owners` but its own). Derived from the record alone."""
+        keys, tenant_id = self._keys, record.tenant_id
+        pipe.sadd(keys.tenants(), tenant_id)
+        for step in Step:
+            if step is not record.step:
+                pipe.srem(keys.step_index(step.value), tenant_id)
+        pipe.sadd(keys.step_index(record.step.value), tenant_id)
+        live = record.step is Step.LIVE
         # Only onboardings in progress can stall; a live tenant would crowd the oldest slots.
         if live:
-            went_live = (new.live_at or new.updated_at).timestamp()
+            went_live = (record.live_at or record.updated_at).timestamp()
             pipe.zrem(keys.last_activity(), tenant_id)
             pipe.zrem(keys.stall_due(), tenant_id)
             pipe.zadd(keys.live(), {tenant_id: went_live})
-            if holds_files(new):
+            if holds_files(record):
                 pipe.zadd(keys.retention(), {tenant_id: went_live})
             else:
                 pipe.zrem(keys.retention(), tenant_id)
         else:
             pipe.zrem(keys.retention(), tenant_id)
-            pipe.zadd(keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
-            check = _check_score(new)
+            pipe.zadd(keys.last_activity(), {tenant_id: record.last_activity_at.timestamp()})
+            check = _check_score(record)
             if check is None:
                 pipe.zrem(keys.stall_due(), tenant_id)
             else:
                 pipe.zadd(keys.stall_due(), {tenant_id: check})
             pipe.zrem(keys.live(), tenant_id)
         # Stalls, per step, scored by the last progress (the longest first).
-        was = old.stall if old is not None else None
-        if was is not None and (new.stall is None or new.stall.step is not was.step):
-            pipe.zrem(keys.stalled(was.step.value), tenant_id)
-        if new.stall is not None:
-            pipe.zadd(keys.stalled(new.stall.step.value), {tenant_id: new.stall.since.timestamp()})
-        elif was is not None:
-            pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
+        stall = record.stall
+        for step in Step:
+            if stall is None or stall.step is not step:
+                pipe.zrem(keys.stalled(step.value), tenant_id)
+        if stall is not None:
+            pipe.zadd(keys.stalled(stall.step.value), {tenant_id: stall.since.timestamp()})
         # Who owns the onboardings in progress.
-        owner = None if live else new.se_user
-        previous = None if old is None or old.step is Step.LIVE else old.se_user
-        if previous is not None and previous != owner:
-            pipe.srem(keys.owner(previous), tenant_id)
+        owner = None if live else record.se_user
+        for previous in sorted(set(drop_owners)):
+            if previous != owner:
+                pipe.srem(keys.owner(previous), tenant_id)
         if owner is not None:
             pipe.sadd(keys.owner(owner), tenant_id)
 
-    def _queue_forget(self, pipe: Pipeline, tenant_id: str, owner: str | None) -> None:
+    def _queue_forget(self, pipe: Pipeline, tenant_id: str, owners: Iterable[str]) -> None:
         """Remove the tenant from every global index (purge, and orphans in a rebuild)."""
         keys = self._keys
         pipe.srem(keys.tenants(), tenant_id)
@@ -469,7 +607,7 @@ class RedisTenantStore:
             keys.retention(),
         ):
             pipe.zrem(key, tenant_id)
-        if owner is not None:
+        for owner in sorted(set(owners)):
             pipe.srem(keys.owner(owner), tenant_id)
 
     def _queue_audit_and_effects(
@@ -496,8 +634,6 @@ class RedisTenantStore:
                 self._keys.outbox(tenant_id),
                 {b"effect_id": effect_id, b"effect": encode_effect(effect)},
             )
-        if effects:
-            pipe.sadd(self._keys.outbox_pending(), tenant_id)
         return effect_ids
 
     # -- audit ------------------------------------------------------------------------------
@@ -578,11 +714,12 @@ class RedisTenantStore:
         keys = self._keys
         if not await self._redis.set(keys.stall_seeded(), "1", nx=True):
             return False
-        # Weights 1 and 0: a check time already set is kept; a tenant only in the activity
-        # index scores 0, so the sweep looks at it (and sets its own time) at once.
-        await self._redis.zunionstore(
-            keys.stall_due(), {keys.stall_due(): 1, keys.last_activity(): 0}, aggregate="SUM"
-        )
+        # NX: a check time already set is kept; a tenant only in the activity index scores 0,
+        # so the sweep looks at it (and sets its own time) at once. (Read and written by the
+        # client: the two sets may live in different cluster slots.)
+        active = texts(await self._redis.zrange(keys.last_activity(), 0, -1))
+        if active:
+            await self._redis.zadd(keys.stall_due(), dict.fromkeys(active, 0), nx=True)
         return True
 
     # -- document retention -----------------------------------------------------------------
@@ -619,9 +756,9 @@ class RedisTenantStore:
         keys = self._keys
         if not await self._redis.set(keys.retention_seeded(), "1", nx=True):
             return False
-        await self._redis.zunionstore(
-            keys.retention(), [keys.retention(), keys.live()], aggregate="MAX"
-        )
+        live = scored(await self._redis.zrange(keys.live(), 0, -1, withscores=True))
+        if live:
+            await self._redis.zadd(keys.retention(), dict(live), gt=True)  # GT: the union's MAX
         return True
 
     async def stalled(self, limit: int | None = None) -> list[tuple[str, Step, datetime]]:
@@ -716,26 +853,27 @@ class RedisTenantStore:
         key = self._keys.digest(week)
         if state == "pending":
             return bool(await self._redis.set(key, state, nx=True, ex=600))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, state, ex=30 * 86400)
-            if when is not None:
-                pipe.set(self._keys.digest_last(), str(when.timestamp()))
-            await pipe.execute()
+        # Two keys in two slots: the state first, so a crash in between can only make the next
+        # digest cover a longer time, never send this one twice.
+        await self._redis.set(key, state, ex=30 * 86400)
+        if when is not None:
+            await self._redis.set(self._keys.digest_last(), str(when.timestamp()))
         return True
 
     # -- purge ------------------------------------------------------------------------------
 
     async def purge(self, tenant_id: str, *, actor: str | None = None) -> Purged:
-        """Delete every key of the tenant and its entries in every index, in one transaction.
+        """Delete every key of the tenant (one transaction, in its slot), then its channel
+        binding and its entries in every index.
 
         Every key: the fixed ones (`Keys.tenant_keys`), the effect claims of every effect id
         the outbox streams and hashes name, and the keys of every ticket the tenant's ticket set
         (or its record) names. Works on an unreadable record too (that is what it is for). With
         `actor`, a purge that found a record leaves one line in the global purge log (who, when,
-        which tenant id), in the same transaction. The answer names the Slack files the record
-        referred to, for the caller to ask Slack to delete. If the channel cannot be read from a
-        corrupt record, the channel binding stays behind; `create` treats a binding to a missing
-        tenant as free.
+        which tenant id), written with the removal of its index entries. The answer names the
+        Slack files the record referred to, for the caller to ask Slack to delete. If the channel
+        cannot be read from a corrupt record, the binding stays behind; `create` treats a
+        binding to a missing tenant as free, and the reconciler removes it.
         """
         keys = self._keys
         record_key = keys.record(tenant_id)
@@ -755,44 +893,39 @@ class RedisTenantStore:
                     effect_ids = await self._effect_ids(pipe, tenant_id)
                     ticket_ids = set(texts(await pipe.smembers(keys.tickets(tenant_id))))
                     ticket_ids.update(_ticket_ids_of(data))
-                    channel_key: str | None = None
-                    channel_id = _channel_of(data)
-                    if channel_id is not None:
-                        channel_key = keys.channel(channel_id)
-                        await pipe.watch(channel_key)
-                        if opt_bytes(await pipe.get(channel_key)) != tenant_id.encode():
-                            channel_key = None  # bound to someone else: not ours to delete
                     begin_multi(pipe)
                     pipe.delete(
                         *keys.tenant_keys(tenant_id),
                         *(keys.effect_claim(tenant_id, e) for e in sorted(effect_ids)),
                         *(k for t in sorted(ticket_ids) for k in keys.ticket_keys(tenant_id, t)),
                     )
-                    if channel_key is not None:
-                        pipe.delete(channel_key)
-                    self._queue_forget(pipe, tenant_id, _owner_of(data))
-                    pipe.srem(keys.outbox_pending(), tenant_id)
-                    if actor is not None and data is not None:
-                        pipe.xadd(
-                            keys.purges(),
-                            {
-                                b"actor": actor,
-                                b"at": self._now().isoformat(),
-                                b"tenant_id": tenant_id,
-                            },
-                            maxlen=PURGE_LOG_MAXLEN,
-                            approximate=True,
-                        )
                     await pipe.execute()
-                    await committed()
-                    return Purged(
-                        existed=data is not None,
-                        company=_raw_field(data, "company"),
-                        files=_files_of(data),
-                    )
+                    break
                 except WatchError:
                     await backoff(attempt)
-        raise Contention(tenant_id, self._max_attempts)
+        else:
+            raise Contention(tenant_id, self._max_attempts)
+        # Outside the tenant's slot, after its keys are gone (a crash here leaves index
+        # entries of a tenant without a record: the reconciler removes them).
+        channel_id = _channel_of(data)
+        if channel_id is not None:  # only if bound to this tenant: not ours otherwise
+            await delete_if_equal(self._redis, keys.channel(channel_id), tenant_id.encode())
+        owner = _owner_of(data)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._queue_forget(pipe, tenant_id, [owner] if owner else [])
+            pipe.srem(keys.outbox_pending(), tenant_id)
+            if actor is not None and data is not None:
+                pipe.xadd(
+                    keys.purges(),
+                    {b"actor": actor, b"at": self._now().isoformat(), b"tenant_id": tenant_id},
+                    maxlen=PURGE_LOG_MAXLEN,
+                    approximate=True,
+                )
+            await pipe.execute()
+        await committed()
+        return Purged(
+            existed=data is not None, company=_raw_field(data, "company"), files=_files_of(data)
+        )
 
     async def purge_preview(self, tenant_id: str) -> Purged:
         """What `purge` would remove, read without removing anything (for a confirmation)."""
@@ -821,111 +954,162 @@ class RedisTenantStore:
 
     # -- repair -----------------------------------------------------------------------------
 
+    async def reconcile_due(self, now: datetime, every: timedelta) -> bool:
+        """Whether the reconciler should run now (it last ran `every` ago or more, or never);
+        if so, records that it runs now."""
+        key = self._keys.reconciled()
+        last = opt_bytes(await self._redis.get(key))
+        if last is not None and now.timestamp() - float(last) < every.total_seconds():
+            return False
+        await self._redis.set(key, str(now.timestamp()))
+        return True
+
     async def rebuild_indexes(self) -> IndexReport:
-        """Recompute every global index from the records. A repair tool, not a hot path.
+        """Recompute every global index from the records: the reconciler, which the sweep runs
+        at every pass under its lease, and a repair tool. Not a hot path.
 
-        It SCANs for record keys (the only place anything scans), then rewrites each index
-        entry of every tenant it knows, under WATCH of those records so a concurrent update
-        makes it start over rather than write a stale step. Corrupt records are reported and
-        their index entries left alone; index entries of tenants without a record are removed.
+        It SCANs for record keys (the only place anything scans; on a cluster, every primary),
+        then writes each tenant's index entries from its record, and reads the records again:
+        one that changed meanwhile is written again from the newer record, as after an update.
+        Corrupt records are reported and their index entries left alone; index entries of
+        tenants without a record are removed, and channel bindings no record claims.
         """
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                return await self._rebuild_once()
-            except WatchError:
-                await backoff(attempt)
-        raise Contention("(indexes)", self._max_attempts)
-
-    async def _rebuild_once(self) -> IndexReport:
         keys = self._keys
         scanned: set[str] = set()
         async for raw_key in self._redis.scan_iter(match=keys.record_pattern(), count=500):
             tenant_id = keys.tenant_of_record_key(as_text(raw_key))
-            if tenant_id is not None:
+            if tenant_id is not None and is_tenant_id(tenant_id):
                 scanned.add(tenant_id)
-        channel_keys = [
-            as_text(k) async for k in self._redis.scan_iter(match=keys.channel_pattern(), count=500)
-        ]
-        owner_keys = [
-            as_text(k) async for k in self._redis.scan_iter(match=keys.owner_pattern(), count=500)
-        ]
+        channel_keys = sorted(
+            {as_text(k) async for k in self._redis.scan_iter(match=keys.channel_pattern())}
+        )
+        owner_keys = sorted(
+            {as_text(k) async for k in self._redis.scan_iter(match=keys.owner_pattern())}
+        )
         async with self._redis.pipeline(transaction=False) as read:
             read.smembers(keys.tenants())
             for step in Step:
                 read.smembers(keys.step_index(step.value))
             read.zrange(keys.last_activity(), 0, -1)
             read.smembers(keys.outbox_pending())
-            indexed_sets = await read.execute()
-        candidates = scanned.union(*(texts(group) for group in indexed_sets))
-        ordered = sorted(candidates)
+            for owner_key in owner_keys:
+                read.smembers(owner_key)
+            answers = await read.execute()
+        indexed_sets, owner_sets = (
+            answers[: len(answers) - len(owner_keys)],
+            answers[len(answers) - len(owner_keys) :],
+        )
+        listed: dict[str, set[str]] = {}  # tenant -> the SEs whose owner set names it
+        for owner_key, members in zip(owner_keys, owner_sets, strict=True):
+            user = keys.user_of_owner_key(owner_key)
+            for member in texts(members):
+                if user is not None:
+                    listed.setdefault(member, set()).add(user)
+        candidates = scanned.union(*(texts(group) for group in indexed_sets), listed)
+        ordered = sorted(t for t in candidates if is_tenant_id(t))
         if not ordered and not channel_keys:
             return IndexReport(tenants=0)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(
-                *(keys.record(t) for t in ordered),
-                *(keys.outbox(t) for t in ordered),
-                *channel_keys,
-            )
-            # WATCH sits on `pipe`'s connection; reading on another connection is fine.
-            async with self._redis.pipeline(transaction=False) as read:
-                for tenant_id in ordered:
-                    read.get(keys.record(tenant_id))
-                    read.xlen(keys.outbox(tenant_id))
-                for channel_key in channel_keys:
-                    read.get(channel_key)
-                values = await read.execute()
-            records: dict[str, TenantRecord] = {}
-            corrupt: list[str] = []
-            orphans: list[str] = []
-            pending: dict[str, int] = {}
-            for index, tenant_id in enumerate(ordered):
-                data, outbox_len = opt_bytes(values[2 * index]), values[2 * index + 1]
-                pending[tenant_id] = int(outbox_len)
-                if data is None:
-                    orphans.append(tenant_id)
-                    continue
-                try:
-                    records[tenant_id] = decode_record(tenant_id, data, key=keys.record(tenant_id))
-                except (CorruptRecord, UnknownSchemaVersion) as exc:
-                    log.error("rebuild_indexes: %s", exc)
-                    corrupt.append(tenant_id)
-            bindings = [opt_bytes(v) for v in values[2 * len(ordered) :]]
-            begin_multi(pipe)
-            if owner_keys:
-                pipe.delete(*owner_keys)  # rebuilt from the records below
-            for tenant_id, record in records.items():
-                pipe.sadd(keys.tenants(), tenant_id)
-                for step in Step:
-                    if step is not record.step:
-                        pipe.srem(keys.step_index(step.value), tenant_id)
-                    if record.stall is None or record.stall.step is not step:
-                        pipe.zrem(keys.stalled(step.value), tenant_id)
-                self._queue_indexes(pipe, None, record)
-                pipe.set(keys.channel(record.channel_id), tenant_id)
+        stored, outbox_lengths = await self._read_records(ordered)
+        records: dict[str, tuple[TenantRecord, bytes]] = {}
+        corrupt: list[str] = []
+        orphans: list[str] = []
+        for tenant_id in ordered:
+            data = stored[tenant_id]
+            if data is None:
+                orphans.append(tenant_id)
+                continue
+            try:
+                records[tenant_id] = (
+                    decode_record(tenant_id, data, key=keys.record(tenant_id)),
+                    data,
+                )
+            except (CorruptRecord, UnknownSchemaVersion) as exc:
+                log.error("rebuild_indexes: %s", exc)
+                corrupt.append(tenant_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant_id, (record, _data) in records.items():
+                self._queue_indexes(pipe, record, listed.get(tenant_id, ()))
             for tenant_id in orphans:
-                self._queue_forget(pipe, tenant_id, None)
+                self._queue_forget(pipe, tenant_id, listed.get(tenant_id, ()))
             for tenant_id in corrupt:
                 pipe.sadd(keys.tenants(), tenant_id)
-            for tenant_id, outbox_len in pending.items():
-                if outbox_len:
+            for tenant_id, length in outbox_lengths.items():
+                if length:
                     pipe.sadd(keys.outbox_pending(), tenant_id)
                 else:
                     pipe.srem(keys.outbox_pending(), tenant_id)
-            stale = 0
-            for channel_key, bound in zip(channel_keys, bindings, strict=True):
-                owner = None if bound is None else records.get(bound.decode())
-                if bound is not None and bound.decode() in corrupt:
-                    continue
-                if owner is None or keys.channel(owner.channel_id) != channel_key:
-                    pipe.delete(channel_key)
-                    stale += 1
             await pipe.execute()
+        # What changed while we wrote is written again from what is stored now.
+        again, lengths_now = await self._read_records(ordered)
+        for tenant_id in ordered:
+            if lengths_now[tenant_id] and not outbox_lengths[tenant_id]:
+                await self._redis.sadd(keys.outbox_pending(), tenant_id)
+            data, before = again[tenant_id], stored[tenant_id]
+            if data == before or tenant_id in corrupt:
+                continue
+            owners = listed.get(tenant_id, set())
+            if data is None:
+                await self._forget(tenant_id, owners | _owners_of(records.get(tenant_id)))
+                continue
+            try:
+                record = decode_record(tenant_id, data, key=keys.record(tenant_id))
+            except (CorruptRecord, UnknownSchemaVersion):
+                continue
+            await self._sync_indexes(
+                record, data, drop_owners=owners | _owners_of(records.get(tenant_id))
+            )
+        stale = await self._reconcile_channels(channel_keys, records, set(corrupt))
         return IndexReport(
             tenants=len(records) + len(corrupt),
             corrupt=tuple(corrupt),
             stale_channels_removed=stale,
             orphans_removed=tuple(orphans),
         )
+
+    async def _read_records(
+        self, tenant_ids: Sequence[str]
+    ) -> tuple[dict[str, bytes | None], dict[str, int]]:
+        """Each tenant's stored record and outbox length, in one pipeline."""
+        async with self._redis.pipeline(transaction=False) as read:
+            for tenant_id in tenant_ids:
+                read.get(self._keys.record(tenant_id))
+                read.xlen(self._keys.outbox(tenant_id))
+            values = await read.execute()
+        data = {t: opt_bytes(values[2 * i]) for i, t in enumerate(tenant_ids)}
+        lengths = {t: int(values[2 * i + 1]) for i, t in enumerate(tenant_ids)}
+        return data, lengths
+
+    async def _reconcile_channels(
+        self,
+        channel_keys: Sequence[str],
+        records: dict[str, tuple[TenantRecord, bytes]],
+        corrupt: set[str],
+    ) -> int:
+        """Remove bindings that no record claims; bind records' channels that are unbound."""
+        keys = self._keys
+        async with self._redis.pipeline(transaction=False) as read:
+            for channel_key in channel_keys:
+                read.get(channel_key)
+            bindings = [opt_bytes(v) for v in await read.execute()]
+        stale = 0
+        for channel_key, bound in zip(channel_keys, bindings, strict=True):
+            if bound is None or bound.decode(errors="replace") in corrupt:
+                continue
+            found = records.get(bound.decode(errors="replace"))
+            if found is None:
+                # Not a tenant we read: gone, unless it was created since (then it stays).
+                other = bound.decode(errors="replace")
+                if is_tenant_id(other) and await self._redis.exists(keys.record(other)):
+                    continue
+            elif keys.channel(found[0].channel_id) == channel_key:
+                continue
+            if await delete_if_equal(self._redis, channel_key, bound):
+                stale += 1
+        for tenant_id, (record, _data) in records.items():
+            # SET NX: a binding to another tenant is not overwritten (two records naming
+            # one channel: `create` prevents it; people sort out one left by a crash).
+            await self._redis.set(keys.channel(record.channel_id), tenant_id, nx=True)
+        return stale
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -1008,6 +1192,10 @@ def _ticket_ids_of(data: bytes | None) -> set[str]:
 
 def _owner_of(data: bytes | None) -> str | None:
     return _raw_field(data, "se_user")
+
+
+def _owners_of(found: tuple[TenantRecord, bytes] | None) -> set[str]:
+    return {found[0].se_user} if found is not None and found[0].se_user else set()
 
 
 def _channel_of(data: bytes | None) -> str | None:

@@ -74,13 +74,15 @@ async def keys_under(keys: Keys) -> list[bytes]:
 
 
 async def written_by_requests(keys: Keys) -> list[bytes]:
-    """Keys under the test's prefix, less the periodic sweeps' own bookkeeping (their lease and
-    the one-time scheduling mark), which they write whatever the requests do."""
+    """Keys under the test's prefix, less the periodic sweeps' own bookkeeping (their lease, the
+    one-time scheduling mark, when the reconciler last ran), which they write whatever the
+    requests do."""
     sweeps = (
         keys.lease("stall-sweep"),
         keys.lease_fence("stall-sweep"),
         keys.stall_seeded(),
         keys.retention_seeded(),
+        keys.reconciled(),
     )
     return [k for k in await keys_under(keys) if k.decode() not in sweeps]
 

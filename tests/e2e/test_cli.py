@@ -57,6 +57,13 @@ async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tupl
         ),
         ("shell", {"PORT": "eighty"}, "PORT", None),
         ("shell", {"REDIS_URL": "http://user:pa55word@db:6379"}, "REDIS_URL", "pa55word"),
+        (
+            "shell",
+            {"REDIS_URL": "redis+cluster://u:pa55word@db1:7000,db2"},
+            "REDIS_URL",
+            "pa55word",
+        ),
+        ("shell", {"REDIS_URL": "redis+cluster://db1:7000/3"}, "REDIS_URL", None),
         ("shell", {"ONBOARDING_SE_USERS": "U0GOOD01,not-a-user"}, "ONBOARDING_SE_USERS", None),
         ("shell", {"ONBOARDING_OPS_CHANNEL": "#ops"}, "ONBOARDING_OPS_CHANNEL", None),
         ("shell", {"SLACK_API_URL": "ftp://slack.com/api"}, "SLACK_API_URL", None),

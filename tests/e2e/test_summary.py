@@ -14,6 +14,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -36,6 +37,7 @@ from tests.e2e.journey import Journey, texts
 from tests.fakeslack.driver import SlackDriver, checkboxes
 from tests.fakeslack.server import FakeSlack
 from tests.fakeslack.state import Call, StoredFile
+from tests.rediscluster import Cluster
 
 CHANNELS = {"alpha": "C0ALPHA0001", "beta": "C0BETA00001", "gamma": "C0GAMMA0001"}
 COMPANIES = {"alpha": "Alpha 甲公司", "beta": "=Beta 乙公司", "gamma": "Gamma 丙公司"}
@@ -64,12 +66,20 @@ async def finish_checklists(j: Journey) -> None:
         await j.submit(view, {"checklist_items": checkboxes(items)})
 
 
-@pytest.fixture
-async def population(fake: FakeSlack, keys: Keys) -> AsyncIterator[Population]:
+@pytest.fixture(params=["redis", "cluster"])
+async def population(
+    fake: FakeSlack, keys: Keys, request: pytest.FixtureRequest
+) -> AsyncIterator[Population]:
+    """Three onboardings, on one Redis and on a three-master Redis Cluster: the sweep (its
+    lease), the summary, the export and the digest must say the same on both."""
     for name, channel in CHANNELS.items():
         fake.add_channel(channel, name, members=[fake.bot_user_id, CUSTOMER_EN, SE])
     clock = MovableClock(MONDAY_MORNING)
-    async with served(fake, keys, clock, digest_at="mon 09:00") as (service, driver):
+    where: dict[str, Any] = {}
+    if request.param == "cluster":
+        cluster: Cluster = request.getfixturevalue("redis_cluster")
+        where["redis_url"] = cluster.url
+    async with served(fake, keys, clock, digest_at="mon 09:00", **where) as (service, driver):
         tenants: dict[str, str] = {}
         journeys = {
             name: Journey(driver, fake, channel, CUSTOMER_EN, SE, OPS_CHANNEL)

@@ -1,6 +1,9 @@
-"""Fixtures for the state tier: every store test runs on the real Redis AND the embedded store.
+"""Fixtures for the state tier: every store test runs on the real Redis, the embedded store
+AND a three-master Redis Cluster.
 
-The real Redis is the one CI runs at 127.0.0.1:6379 (override with TEST_REDIS_URL).
+The real Redis is the one CI runs at 127.0.0.1:6379 (override with TEST_REDIS_URL); the cluster
+is started by the tests themselves (`redis_cluster`, tests/rediscluster.py) and reached through
+`REDIS_URL`'s `redis+cluster://` form, as a deployment would.
 Each test gets its own key prefix and deletes every key under it afterwards.
 """
 
@@ -19,6 +22,7 @@ from redis.asyncio import Redis
 from bot.state.connection import create_redis
 from bot.state.keys import Keys
 from bot.state.store import RedisTenantStore
+from tests.rediscluster import Cluster
 from tests.state.helpers import FakeClock
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -28,7 +32,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 class Backend:
     name: str
     redis: Redis  # what the code under test uses
-    sync: sync_redis.Redis  # a second, blocking client on the same data: to interfere mid-call
+    sync: (
+        sync_redis.Redis | sync_redis.RedisCluster
+    )  # a second, blocking client on the same data: to interfere mid-call
     keys: Keys
 
 
@@ -69,10 +75,24 @@ async def embedded_backend(keys: Keys) -> AsyncIterator[Backend]:
         await client.aclose()
 
 
-@pytest.fixture(params=["redis", "embedded"])
+@pytest.fixture
+async def cluster_backend(keys: Keys, redis_cluster: Cluster) -> AsyncIterator[Backend]:
+    client = create_redis(redis_cluster.url)
+    sync = redis_cluster.sync_client()
+    try:
+        yield Backend("cluster", client, sync, keys)
+    finally:
+        await _delete_prefix(client, keys)
+        sync.close()
+        await client.aclose()
+
+
+_BACKENDS = {"redis": "real_backend", "embedded": "embedded_backend", "cluster": "cluster_backend"}
+
+
+@pytest.fixture(params=list(_BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Backend:
-    fixture = "real_backend" if request.param == "redis" else "embedded_backend"
-    result: Backend = request.getfixturevalue(fixture)
+    result: Backend = request.getfixturevalue(_BACKENDS[request.param])
     return result
 
 

@@ -7,11 +7,13 @@ import logging
 import pytest
 from fakeredis import FakeAsyncRedis
 from redis.asyncio import BlockingConnectionPool
+from redis.asyncio.cluster import RedisCluster
 
 from bot.flows.model import Step
-from bot.state.connection import create_redis
+from bot.state.connection import BadRedisUrl, check_redis_url, create_redis, parse_cluster_url
 from bot.state.keys import Keys
 from bot.state.store import RedisTenantStore
+from tests.rediscluster import Cluster
 from tests.state.conftest import REDIS_URL
 from tests.state.helpers import advance_to, make_record
 
@@ -62,3 +64,43 @@ async def test_embedded_stores_do_not_share_data() -> None:
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_a_cluster_url_gives_a_cluster_client_that_starts_from_its_nodes(
+    redis_cluster: Cluster,
+) -> None:
+    client = create_redis(redis_cluster.url, max_connections=5)
+    try:
+        assert isinstance(client, RedisCluster)
+        assert await client.ping()
+        # It found all three masters from the nodes the URL lists.
+        assert len(client.get_primaries()) == 3
+        store = RedisTenantStore(client, Keys(prefix="t-connection"))
+        await store.create(make_record())
+        await store.update("acme-x1y2", advance_to(Step.REAL_NAME))
+        assert await store.tenants_at(Step.REAL_NAME) == ["acme-x1y2"]
+        await store.purge("acme-x1y2")
+        assert await store.all_tenant_ids() == []
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://",
+        "redis+cluster://h1:7000,h2",
+        "redis+cluster://h1:7000/1",
+        "redis+cluster://h1:70000",
+        "redis+cluster://h1:7000?ssl=true",
+    ],
+)
+def test_a_malformed_cluster_url_is_refused(url: str) -> None:
+    with pytest.raises(BadRedisUrl):
+        check_redis_url(url)
+
+
+def test_cluster_urls_name_their_nodes_credentials_and_tls() -> None:
+    parsed = parse_cluster_url("rediss+cluster://app:p%40ss@10.0.0.1:7000, 10.0.0.2:7001")
+    assert parsed.nodes == (("10.0.0.1", 7000), ("10.0.0.2", 7001))
+    assert (parsed.username, parsed.password, parsed.tls) == ("app", "p@ss", True)

@@ -17,6 +17,10 @@ def test_the_location_never_shows_credentials() -> None:
     assert redis_location("rediss://user:pw@h.example:6379/0") == "rediss://h.example:6379/0"
     assert redis_location("unix:///run/redis.sock") == "unix:///run/redis.sock"
     assert redis_location(None) == "the embedded store"
+    assert (
+        redis_location("redis+cluster://u:pw@n1:7000,n2:7001?x=1")
+        == "redis+cluster://n1:7000,n2:7001"
+    )
 
 
 def test_only_changes_are_logged(caplog: pytest.LogCaptureFixture) -> None:

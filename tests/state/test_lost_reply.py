@@ -1,7 +1,9 @@
 """A write whose EXEC reached Redis but whose reply was lost is not applied a second time.
 
 The connection "drops" right after EXEC ran; redis-py turns that into `WatchError` because
-keys were watched, and the store must recognise its own write instead of applying again.
+keys were watched, and the store must recognise its own write instead of applying again. On a
+Redis Cluster the client would send the MULTI/EXEC again on a new connection, without the WATCH
+(so applying it twice); `bot.state.connection` makes it report `WatchError` instead.
 """
 
 from __future__ import annotations
@@ -11,19 +13,35 @@ from typing import Any
 
 import pytest
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.flows.model import Step
 from bot.state.records import TenantRecord
 from bot.state.store import Change, RedisTenantStore
+from tests.state.conftest import Backend
 from tests.state.helpers import advance_to, make_record, note
 
 
 @pytest.fixture
-def drop_next_exec_reply(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def drop_next_exec_reply(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> Iterator[list[int]]:
     """Arm with `armed.append(1)`: the next MULTI/EXEC reaches the server and runs there, then
     the connection fails while its EXEC reply is being read (a reply lost on the way back)."""
     armed: list[int] = []
+    if backend.name == "cluster":
+        original_node_parse = ClusterNode.parse_response
+
+        async def node_parse(self: ClusterNode, connection: Any, command: Any, **kw: Any) -> Any:
+            reply = await original_node_parse(self, connection, command, **kw)
+            if command == "EXEC" and armed:
+                armed.pop()
+                raise RedisConnectionError("connection reset before EXEC's reply (simulated)")
+            return reply
+
+        with monkeypatch.context() as patch:
+            patch.setattr(ClusterNode, "parse_response", node_parse)
+            yield armed
+        return
     original_exec = Pipeline._execute_transaction
     original_parse = Pipeline.parse_response
     replies_left: dict[int, int] = {}  # pipeline id -> replies to read before the lost one

@@ -223,3 +223,45 @@ async def test_onboardings_from_before_the_sweep_are_scheduled_on_its_first_pass
     later = await sweeper(backend, store, clock, "replica-a").run_once()
     assert later.rungs == 4
     assert sorted(t for t, _, _ in await store.stalled()) == sorted(tenants)
+
+
+async def test_indexes_a_dead_replica_left_behind_are_rebuilt_by_the_sweep(
+    backend: Backend, store: RedisTenantStore, onboardings: Onboardings, clock: MovableClock
+) -> None:
+    """A replica that died between a tenant's commit and its index write (another cluster slot)
+    leaves the summary behind; the next sweep pass that reconciles puts it right."""
+    keys = backend.keys
+    kept = await start(onboardings, "Acme", "C0ACME1")
+    lost = await start(onboardings, "Beta", "C0BETA1")
+    # What the dead replica never wrote: every index entry of `lost`, and its channel binding.
+    backend.sync.srem(keys.tenants(), lost)
+    backend.sync.srem(keys.step_index(Step.ACCOUNT.value), lost)
+    backend.sync.zrem(keys.last_activity(), lost)
+    backend.sync.zrem(keys.stall_due(), lost)
+    backend.sync.delete(keys.channel("C0BETA1"))
+    assert await store.counts_by_step() == {**dict.fromkeys(Step, 0), Step.ACCOUNT: 1}
+
+    report = await sweeper(backend, store, clock, "replica-a").run_once()
+
+    assert report.reconciled is not None and report.reconciled.tenants == 2
+    assert await store.tenants_at(Step.ACCOUNT) == sorted([kept, lost])
+    assert await store.all_tenant_ids() == sorted([kept, lost])
+    assert await store.tenant_for_channel("C0BETA1") == lost
+    assert await store.due_for_check(clock.now + timedelta(days=30)) == sorted([kept, lost])
+    # Not at every pass: it reads every record, so at most every 15 minutes.
+    clock.advance(seconds=300)
+    assert (await sweeper(backend, store, clock, "replica-a").run_once()).reconciled is None
+    clock.advance(seconds=600)
+    assert (await sweeper(backend, store, clock, "replica-a").run_once()).reconciled is not None
+
+
+async def test_a_replica_without_the_lease_does_not_reconcile(
+    backend: Backend, store: RedisTenantStore, onboardings: Onboardings, clock: MovableClock
+) -> None:
+    await start(onboardings, "Acme", "C0ACME1")
+    holder = await Leases(backend.redis, backend.keys).acquire(
+        "stall-sweep", "replica-a", timedelta(minutes=10)
+    )
+    assert holder is not None
+    report = await sweeper(backend, store, clock, "replica-b").run_once()
+    assert not report.held and report.reconciled is None
