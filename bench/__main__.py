@@ -1,41 +1,53 @@
-"""`python -m bench`: how fast the parts on a Slack request's path are, with baselines.
+"""`python -m bench [--quick] [--json]`: the load benchmarks, each with its baseline.
 
-Each figure is measured next to a baseline taken in the same run on the same machine, so the
-ratio says what our code adds on top of work that cannot be avoided:
+Everything runs against a redis-server the benchmark starts for itself on a free port (so its
+command counts and memory are the benchmark's alone) and a fake Slack in this process; the app
+under load runs as `python -m bot serve` in a process of its own. Each figure is measured next
+to a baseline taken in the same run on the same machine:
 
+- clicks (`bench.clicks`): signed step clicks that change state, at a fixed rate (open loop)
+  for the ack's p50/p99, and at saturation (closed loop) for throughput; Redis round trips per
+  click and per carried-out effect (a counting proxy); baseline: a bare Bolt app that only acks;
 - flow: `apply()` of one event vs. a deep copy of the onboarding record (every apply makes one);
-- store: one compare-and-set update (record, audit, outbox, indexes in one MULTI) vs. a plain
-  SET and GET of the same bytes on the same Redis;
-- contention: 50 concurrent updates of one tenant, and how many retries the CAS needed;
+- store: one compare-and-set update vs. a plain SET and GET of the same bytes;
+- contention: 50 concurrent updates of one tenant, its time and compare-and-set attempts;
 - summary: counts per step over 1,000 tenants vs. one SCARD;
-- http: a signed `/onboard help` through the served app vs. `GET /healthz` (a Redis PING).
-  Bolt's async runner checks for the ack every 10 ms, so about 10 ms of a command's time is
-  that polling, not our work;
-- stalls (`bench/stalls.py`): over `--tenants` tenants (100,000; `--quick`: 2,000), the
-  summary (`bot.summary.gather`) vs. one SCARD, and the stalled sweep's pass with 1 % of the
-  tenants due and with none due; with the Redis commands each sends (INFO commandstats) and
-  the tenant records each reads.
+- http: a signed `/onboard help` through the in-process app vs. `GET /healthz`;
+- memory (`bench.memory`): bytes of Redis per tenant over 10,000 tenants, with and without
+  the audit stream;
+- stalls (`bench.stalls`): over `--tenants` tenants (100,000), the summary vs. one SCARD, the
+  stalled sweep's pass with 1 % of the tenants due and with none due;
+- cold start (`bench.coldstart`): `python -m bot serve` to its first `/healthz` 200 vs.
+  importing slack_bolt, aiohttp and redis.
 
-It prints figures and asserts nothing. Needs the Redis the tests use (TEST_REDIS_URL or
-127.0.0.1:6379); keys are written under a unique prefix and deleted afterwards.
+It prints figures and asserts nothing; with `--json`, one JSON object on stdout (the figures in
+ms or per second; see bench/README.md) and the readable lines on stderr. `--quick` is a short
+run for smoke tests. Needs `redis-server` on the PATH.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
+import json
+import math
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
-from redis.asyncio import Redis
 
+from bench.clicks import run_click_bench
+from bench.coldstart import run_cold_start
+from bench.memory import run_memory_bench
+from bench.procs import private_redis
 from bench.stalls import delete_prefix, report_lines, run_stall_bench
-from bench.timing import row, timed, timed_sync
+from bench.timing import row, stats, timed, timed_sync
 from bot.config import Settings
 from bot.flows.engine import ConfirmAccount, apply
 from bot.flows.model import Actor, ActorRole, Onboarding, Step
@@ -53,12 +65,17 @@ from bot.state.keys import Keys
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ACTOR = Actor(user_id="UBENCH0001", role=ActorRole.CUSTOMER)
 SECRET = "bench-signing-secret"
+Figures = dict[str, Any]
 
 
-def bench_flow() -> None:
+def _ms(samples: list[float]) -> tuple[float, float]:
+    med, p99 = stats(samples)
+    return med * 1e3, p99 * 1e3
+
+
+def bench_flow() -> Figures:
     onboarding = Onboarding()
     now = datetime.now(UTC)
     event = ConfirmAccount(uin="100012345678")
@@ -66,6 +83,13 @@ def bench_flow() -> None:
     samples = timed_sync(lambda: apply(onboarding, event, ACTOR, now), 2000)
     base = timed_sync(lambda: onboarding.model_copy(deep=True), 2000)
     row("flow apply(confirm_account)", samples, base, "record deep copy")
+    (p50, p99), (b50, _) = _ms(samples), _ms(base)
+    return {
+        "apply_p50_ms": p50,
+        "apply_p99_ms": p99,
+        "apply_baseline_deep_copy_p50_ms": b50,
+        "apply_ratio": p50 / b50,
+    }
 
 
 @dataclass(frozen=True)
@@ -108,8 +132,8 @@ async def contention(
     )
 
 
-async def bench_store(keys: Keys) -> None:
-    redis = create_redis(REDIS_URL)
+async def bench_store(url: str, keys: Keys) -> Figures:
+    redis = create_redis(url)
     store = RedisTenantStore(redis, keys)
     record = TenantRecord.new(
         tenant_id="bench-0001", company="Bench", channel_id="C0BENCH01", created_by=ACTOR.user_id
@@ -129,6 +153,8 @@ async def bench_store(keys: Keys) -> None:
 
     base = await timed(set_get, 500)
     row("store update (CAS)", samples, base, "SET + GET same bytes")
+    update_p50, _ = _ms(samples)
+    set_get_p50, _ = _ms(base)
 
     figures = await contention(store, "bench-0001", touch)
     print(
@@ -151,9 +177,22 @@ async def bench_store(keys: Keys) -> None:
     base = await timed(lambda: redis.scard(keys.step_index(Step.ACCOUNT.value)), 200)
     row("summary over 1,000 tenants", samples, base, "one SCARD")
     await redis.aclose()
+    return {
+        "store_update_p50_ms": update_p50,
+        "store_update_baseline_set_get_p50_ms": set_get_p50,
+        "contention_50_ms": figures.elapsed_ms,
+        "contention_50_retries": figures.retries,
+        "contention_50_attempts": figures.done
+        + figures.retries
+        + figures.gave_up * store.max_attempts,
+        "contention_50_gave_up": figures.gave_up,
+        "contention_50_lost": figures.done - figures.versions,
+        "counts_by_step_1k_p50_ms": _ms(samples)[0],
+        "counts_by_step_baseline_scard_p50_ms": _ms(base)[0],
+    }
 
 
-async def bench_http(keys: Keys) -> None:
+async def bench_http(url: str, keys: Keys) -> Figures:
     async with FakeSlack() as fake:
         fake.add_user("U0BENCH001", "bench", locale="en-US")
         fake.add_channel("C0BENCH01", "bench", members=[fake.bot_user_id, "U0BENCH001"])
@@ -161,7 +200,7 @@ async def bench_http(keys: Keys) -> None:
             slack_bot_token=fake.bot_token,
             slack_signing_secret=SECRET,
             slack_api_url=fake.api_url,
-            redis_url=REDIS_URL,
+            redis_url=url,
             host="127.0.0.1",
             port=0,
             onboarding_ops_channel="C0BENCH02",
@@ -169,23 +208,25 @@ async def bench_http(keys: Keys) -> None:
         )
         service = await HttpService.start(settings, await Services.start(settings, keys=keys))
         try:
-            url = f"http://127.0.0.1:{service.port}"
+            base_url = f"http://127.0.0.1:{service.port}"
             async with (
                 aiohttp.ClientSession() as http,
                 SlackDriver(
-                    url, SECRET, team_id=fake.team_id, api_app_id=fake.api_app_id, session=http
+                    base_url, SECRET, team_id=fake.team_id, api_app_id=fake.api_app_id,
+                    session=http,
                 ) as slack,
-            ):
+            ):  # fmt: skip
+                statuses: list[int] = []
 
                 async def help_command() -> None:
                     reply = await slack.slash_command(
-                        "help", user_id="U0BENCH001", channel_id="C0BENCH01"
+                        "help", user_id="U0BENCH001", channel_id="C0BENCH01", check_reply=False
                     )
-                    assert reply.status == 200
+                    statuses.append(reply.status)
 
                 async def healthz() -> None:
-                    async with http.get(f"{url}/healthz") as resp:
-                        assert resp.status == 200
+                    async with http.get(f"{base_url}/healthz") as resp:
+                        statuses.append(resp.status)
 
                 await timed(help_command, 20)
                 samples = await timed(help_command, 300)
@@ -193,22 +234,50 @@ async def bench_http(keys: Keys) -> None:
                 row("http /onboard help", samples, base, "GET /healthz")
         finally:
             await service.stop()
+    return {
+        "http_help_p50_ms": _ms(samples)[0],
+        "http_healthz_p50_ms": _ms(base)[0],
+        "http_not_200": sum(1 for s in statuses if s != 200),
+    }
 
 
-async def cleanup(keys: Keys) -> None:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await delete_prefix(client, keys)
-    finally:
-        await client.aclose()
-
-
-async def bench_stalls(keys: Keys, tenants: int) -> None:
-    # A prefix of its own: the tenants `bench_store` made must not be in these indexes.
-    stall_keys = Keys(prefix=f"{keys.prefix}-stalls")
-    result = await run_stall_bench(REDIS_URL, stall_keys, tenants)
+async def bench_stalls(url: str, tenants: int) -> Figures:
+    keys = Keys(prefix=f"bench-stalls-{uuid.uuid4().hex[:6]}")
+    result = await run_stall_bench(url, keys, tenants)
     for line in report_lines(result):
         print(line)
+    s, w = result.summary, result.sweep
+    return {
+        "stalls_tenants": result.build.tenants,
+        "summary_100k_ms": s.median_ms,
+        "summary_100k_p99_ms": s.p99_ms,
+        "summary_baseline_scard_ms": s.baseline_median_ms,
+        "summary_matches": s.matches,
+        "sweep_100k_ms": w.due_median_ms,
+        "sweep_due_per_pass": w.passes[0].due if w.passes else 0,
+        "sweep_per_due_tenant_ms": w.due_per_tenant_ms,
+        "sweep_baseline_get_set_per_tenant_ms": w.baseline_per_tenant_ms,
+        "sweep_none_due_ms": w.steady_median_ms,
+        "sweep_none_due_baseline_ms": w.steady_baseline_median_ms,
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big a run is: the full one, or `--quick`."""
+
+    tenants: int  # stalls population
+    memory_tenants: int
+    click_rate: float
+    click_seconds: float
+    saturation_clicks: int
+    concurrency: int
+    counted_clicks: int
+    cold_starts: int
+
+
+FULL = Plan(100_000, 10_000, 200.0, 10.0, 2000, 32, 50, 5)
+QUICK = Plan(2000, 300, 200.0, 0.5, 100, 16, 6, 1)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -222,7 +291,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="tenants in the population of the stalls figures (default 100000)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a small population (2,000 tenants), for trying"
+        "--quick", action="store_true", help="a short run (seconds; small populations), for CI"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object on stdout; readable lines on stderr"
     )
     args = parser.parse_args(argv)
     if args.tenants is None:
@@ -232,22 +304,67 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def main(args: argparse.Namespace) -> None:
+async def collect(args: argparse.Namespace) -> Figures:
+    """Every figure of one run (see bench/README.md for what each means)."""
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    plan = QUICK if args.quick else FULL
     started = time.perf_counter()
-    keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
-    print(f"bench on {REDIS_URL} (figures in milliseconds; lower is better)")
-    bench_flow()
-    try:
-        await bench_store(keys)
-        await bench_http(keys)
-    finally:
-        await cleanup(keys)
-    await bench_stalls(keys, args.tenants)
-    print(f"bench took {time.perf_counter() - started:.1f} s")
+    figures: Figures = {"date": datetime.now(UTC).isoformat(timespec="seconds")}
+    figures["quick"] = bool(args.quick)
+    with private_redis() as url:
+        print("bench on a private redis-server (figures in milliseconds; lower is better)")
+        figures |= bench_flow()
+        keys = Keys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
+        client = create_redis(url)
+        try:
+            figures |= await bench_store(url, keys)
+            figures |= await bench_http(url, keys)
+        finally:
+            await delete_prefix(client, keys)
+            await client.aclose()
+        clicks = await run_click_bench(
+            url,
+            rate=plan.click_rate,
+            seconds=plan.click_seconds,
+            saturation=plan.saturation_clicks,
+            concurrency=plan.concurrency,
+            counted=plan.counted_clicks,
+        )
+        for line in clicks.lines():
+            print(line)
+        figures |= clicks.json()
+        memory = await run_memory_bench(url, plan.memory_tenants)
+        for line in memory.lines():
+            print(line)
+        figures |= memory.json()
+        figures |= await bench_stalls(url, args.tenants)
+        cold = await run_cold_start(url, plan.cold_starts)
+        for line in cold.lines():
+            print(line)
+        figures |= cold.json()
+    figures["bench_seconds"] = time.perf_counter() - started
+    print(f"bench took {figures['bench_seconds']:.1f} s")
+    return figures
+
+
+def _plain(value: object) -> object:
+    """NaN (a figure that could not be had) as null: JSON has no NaN."""
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.json:
+        asyncio.run(collect(args))
+        return 0
+    with contextlib.redirect_stdout(sys.stderr):
+        figures = asyncio.run(collect(args))
+    json.dump({k: _plain(v) for k, v in figures.items()}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    sys.exit(main())

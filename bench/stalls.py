@@ -49,21 +49,24 @@ from bot.flows.engine import (
     ConfirmRealName,
     ConfirmSdk,
     CreateInstance,
+    FlowEvent,
+    Outcome,
     SubmitDocuments,
     SubmitScript,
     SubmitSipRequest,
 )
-from bot.flows.model import NumberPath, Onboarding, Role, Step
+from bot.flows.model import Actor, NumberPath, Onboarding, Role, Step
 from bot.i18n import Lang
+from bot.onboarding import audit_of
 from bot.stalls.policy import Rung, RungMark, StallPolicy, StallState, WaitsOn, waits_on
 from bot.stalls.sweep import LEASE, StallSweeper, SweepReport
-from bot.state import Contention, RedisTenantStore, TenantRecord, create_redis
+from bot.state import AuditEntry, Contention, RedisTenantStore, TenantRecord, create_redis
 from bot.state.keys import Keys
 from bot.state.lease import Leases
 from bot.state.records import encode_record
 from bot.summary import LONGEST, Summary, gather
 from tests.clock import MONDAY_MORNING, MovableClock
-from tests.flows.builders import SE, SIP_REQUEST, Driver, document
+from tests.flows.builders import CUSTOMER, SE, SIP_REQUEST, Driver, document
 
 SWEEP_AT = MONDAY_MORNING + timedelta(days=2)  # Wednesday 10:00 in Shanghai: a business day
 INTERVAL = timedelta(minutes=5)  # the sweep's interval (`SWEEP_EVERY`)
@@ -78,15 +81,46 @@ DAY = timedelta(days=1)
 # -- the population ---------------------------------------------------------------------------
 
 
+class _Recorder(Driver):
+    """A flow driver that keeps the audit entries its events wrote, as the store keeps them."""
+
+    def __init__(self, onboarding: Onboarding | None = None, audit: Sequence[AuditEntry] = ()):
+        super().__init__(onboarding)
+        self.audit = list(audit)
+
+    def send(self, event: FlowEvent, actor: Actor = CUSTOMER) -> Outcome:
+        outcome = super().send(event, actor)
+        self.audit.append(audit_of(outcome, actor))
+        return outcome
+
+    def fork(self) -> _Recorder:
+        return _Recorder(self.onboarding.model_copy(deep=True), self.audit)
+
+
 def stage_prototypes() -> tuple[list[tuple[Onboarding, int]], Onboarding]:
     """One onboarding per stage a tenant can wait at, reached by the real flow engine, with how
     many in 85 are there (a funnel); and a live one (the other 15)."""
-    d = Driver()
-    at: list[tuple[Onboarding, int]] = [(d.onboarding, 12)]
+    stages, live = stage_journeys()
+    return [(o, w) for o, w, _ in stages], live[0]
+
+
+Journey = tuple[Onboarding, int, tuple[AuditEntry, ...]]
+
+
+def stage_journeys() -> tuple[list[Journey], tuple[Onboarding, tuple[AuditEntry, ...]]]:
+    """`stage_prototypes`, with the audit entries of the events that led to each onboarding."""
+    d = _Recorder()
+    at: list[Journey] = []
+
+    def here(weight: int, driver: _Recorder | None = None) -> None:
+        driver = driver or d
+        at.append((driver.onboarding, weight, tuple(driver.audit)))
+
+    here(12)
     d.send(ConfirmAccount(uin="100012345678"))
-    at.append((d.onboarding, 8))
+    here(8)
     d.send(ConfirmRealName())
-    at.append((d.onboarding, 7))
+    here(7)
     d.send(
         CreateInstance(
             call_center_name="Bench Support",
@@ -95,36 +129,36 @@ def stage_prototypes() -> tuple[list[tuple[Onboarding, int]], Onboarding]:
             sla_agreed=True,
         )
     )
-    at.append((d.onboarding, 5))  # qualification.role
+    here(5)  # qualification.role
     d.send(ChooseRole(role=Role.LEGAL_REP))
     kinds = documents_for(Role.LEGAL_REP)
     d.send(AddDocument(document=document(kinds[0])))
-    at.append((d.onboarding, 8))  # qualification.collecting
+    here(8)  # qualification.collecting
     for kind in kinds[1:]:
         d.send(AddDocument(document=document(kind)))
     d.send(SubmitDocuments())
-    at.append((d.onboarding, 7))  # qualification.review (waits on us)
+    here(7)  # qualification.review (waits on us)
     for kind in kinds:
         d.send(ApproveDocument(kind=kind, revision=1), SE)
-    at.append((d.onboarding, 6))  # numbers.choose
-    sip = Driver(d.onboarding.model_copy(deep=True))
+    here(6)  # numbers.choose
+    sip = d.fork()
     sip.send(ChooseNumberPath(path=NumberPath.SIP_TRUNK))
     sip.send(SubmitSipRequest(ticket_id="T-1", request=SIP_REQUEST))
-    at.append((sip.onboarding, 3))  # numbers.sip_ticket (waits on us)
+    here(3, sip)  # numbers.sip_ticket (waits on us)
     d.send(ChooseNumberPath(path=NumberPath.LANDLINE))
     d.send(SubmitScript(text="您好，这里是 Bench 客服中心。"))
-    at.append((d.onboarding, 4))  # numbers.script_review (waits on us)
+    here(4)  # numbers.script_review (waits on us)
     d.send(ApproveScript(revision=1), SE)
-    at.append((d.onboarding, 4))  # numbers.purchase
+    here(4)  # numbers.purchase
     d.send(ConfirmPurchase(number="4008001234"))
-    at.append((d.onboarding, 7))  # console
+    here(7)  # console
     d.send(ConfirmConsole(items=frozenset(CHECKLISTS[Step.CONSOLE])))
-    at.append((d.onboarding, 6))  # login
+    here(6)  # login
     d.send(ConfirmLogin(items=frozenset(CHECKLISTS[Step.LOGIN])))
-    at.append((d.onboarding, 8))  # sdk
+    here(8)  # sdk
     d.send(ConfirmSdk(items=frozenset(CHECKLISTS[Step.SDK])))
     assert d.onboarding.step is Step.LIVE
-    return at, d.onboarding
+    return at, (d.onboarding, tuple(d.audit))
 
 
 @dataclass(frozen=True)
