@@ -503,7 +503,7 @@ class RedisTenantStore:
                 pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
 
         owners = {old.se_user} if old is not None and old.se_user else set()
-        await self._sync_indexes(new, payload, drop_owners=owners, first=once)
+        await self._sync_indexes(new, payload, drop_owners=owners, first=once, since=old)
 
     async def _sync_indexes(
         self,
@@ -512,9 +512,12 @@ class RedisTenantStore:
         *,
         drop_owners: Iterable[str] = (),
         first: Callable[[Pipeline], None] | None = None,
+        since: TenantRecord | None = None,
     ) -> None:
         """Write the record's index entries, until the record read back is the one written
-        from (or is gone: then its entries go too)."""
+        from (or is gone: then its entries go too). With `since` (the record this one replaced),
+        the first pass writes only the entries that differ from it; a write that changes none
+        (a message ts remembered) writes and reads nothing."""
         tenant_id, record_key = record.tenant_id, self._keys.record(record.tenant_id)
         dropped = set(drop_owners)
         for _attempt in range(self._max_attempts):
@@ -522,7 +525,13 @@ class RedisTenantStore:
                 if first is not None:
                     first(pipe)
                     first = None
-                self._queue_indexes(pipe, record, dropped)
+                if since is not None:
+                    self._queue_index_changes(pipe, since, record)
+                    since = None
+                else:
+                    self._queue_indexes(pipe, record, dropped)
+                if not len(pipe):
+                    return  # nothing of the indexes changed: nothing of ours can be stale
                 await pipe.execute()
             # Read after every write has landed (a cluster pipeline runs its slots at once).
             now = opt_bytes(await self._redis.get(record_key))
@@ -590,6 +599,50 @@ class RedisTenantStore:
                 pipe.srem(keys.owner(previous), tenant_id)
         if owner is not None:
             pipe.sadd(keys.owner(owner), tenant_id)
+
+    def _queue_index_changes(self, pipe: Pipeline, old: TenantRecord, new: TenantRecord) -> None:
+        """What `_queue_indexes` would write for `new`, less what is the same for `old`: each
+        index whose entry differs gets the entry of `new` (and loses that of `old`)."""
+        keys, tenant_id = self._keys, new.tenant_id
+        if old.step is not new.step:
+            pipe.srem(keys.step_index(old.step.value), tenant_id)
+            pipe.sadd(keys.step_index(new.step.value), tenant_id)
+        if _placing(old) != _placing(new):
+            live = new.step is Step.LIVE
+            if live:
+                went_live = (new.live_at or new.updated_at).timestamp()
+                pipe.zrem(keys.last_activity(), tenant_id)
+                pipe.zrem(keys.stall_due(), tenant_id)
+                pipe.zadd(keys.live(), {tenant_id: went_live})
+                if holds_files(new):
+                    pipe.zadd(keys.retention(), {tenant_id: went_live})
+                else:
+                    pipe.zrem(keys.retention(), tenant_id)
+            else:
+                pipe.zrem(keys.retention(), tenant_id)
+                pipe.zadd(keys.last_activity(), {tenant_id: new.last_activity_at.timestamp()})
+                check = _check_score(new)
+                if check is None:
+                    pipe.zrem(keys.stall_due(), tenant_id)
+                else:
+                    pipe.zadd(keys.stall_due(), {tenant_id: check})
+                pipe.zrem(keys.live(), tenant_id)
+        old_stall, new_stall = old.stall, new.stall
+        if (old_stall and (old_stall.step, old_stall.since)) != (
+            new_stall and (new_stall.step, new_stall.since)
+        ):
+            if old_stall is not None:
+                pipe.zrem(keys.stalled(old_stall.step.value), tenant_id)
+            if new_stall is not None:
+                pipe.zadd(
+                    keys.stalled(new_stall.step.value), {tenant_id: new_stall.since.timestamp()}
+                )
+        old_owner, new_owner = _owner_in_progress(old), _owner_in_progress(new)
+        if old_owner != new_owner:
+            if old_owner is not None:
+                pipe.srem(keys.owner(old_owner), tenant_id)
+            if new_owner is not None:
+                pipe.sadd(keys.owner(new_owner), tenant_id)
 
     def _queue_forget(self, pipe: Pipeline, tenant_id: str, owners: Iterable[str]) -> None:
         """Remove the tenant from every global index (purge, and orphans in a rebuild)."""
@@ -1131,6 +1184,17 @@ def holds_files(record: TenantRecord) -> bool:
     """Whether the record still refers to files in Slack (documents, the call script's file)."""
     script = record.onboarding.script
     return bool(record.onboarding.documents) or (script is not None and script.file_id is not None)
+
+
+def _placing(record: TenantRecord) -> tuple[object, ...]:
+    """What the live, activity, stall-check and retention indexes hold of a record."""
+    if record.step is Step.LIVE:
+        return (True, (record.live_at or record.updated_at).timestamp(), holds_files(record))
+    return (False, record.last_activity_at.timestamp(), _check_score(record))
+
+
+def _owner_in_progress(record: TenantRecord) -> str | None:
+    return None if record.step is Step.LIVE else record.se_user
 
 
 def _check_score(record: TenantRecord) -> float | None:
