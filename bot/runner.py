@@ -26,7 +26,7 @@ import contextlib
 import contextvars
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,8 @@ RETRY_BASE_SECONDS = 2.0
 PAGE = 100
 # When another replica holds the effect at the head of a tenant's outbox, look again this soon.
 LOOK_AGAIN_SECONDS = 1.0
+# How many requests' background work runs at once (the Redis pool holds 64 connections).
+WORK_SLOTS = 48
 EFFECT_MARK = "onboarding_effect"
 
 
@@ -143,6 +145,7 @@ class EffectRunner:
     owner: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _inflight: set[tuple[str, str]] = field(default_factory=set)
     _soon: set[str] = field(default_factory=set)
+    _slots: asyncio.Semaphore | None = None
 
     @property
     def outbox(self) -> RedisOutbox:
@@ -236,6 +239,16 @@ class EffectRunner:
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One of `WORK_SLOTS` places for a request's background work: beyond them, work waits
+        its turn (first come, first served) instead of crowding the Redis connection pool until
+        its waits time out."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(WORK_SLOTS)
+        async with self._slots:
+            yield
 
     def spawn_task(self, work: Awaitable[None]) -> asyncio.Task[None]:
         """Run `work` in the background, kept so it lives and waited for by `settle`; its

@@ -95,11 +95,12 @@ def _early(listener: Listener, *, hold: bool) -> Listener:
 
         async def work() -> None:
             try:
-                if hold:
-                    with on_commit(ack.send):
+                async with services.runner.slot():
+                    if hold:
+                        with on_commit(ack.send):
+                            await listener(**kwargs)
+                    else:
                         await listener(**kwargs)
-                else:
-                    await listener(**kwargs)
             except Exception as exc:
                 if not ack.answered.is_set():
                     raise  # nothing went out yet: Bolt's error handler gives the answer

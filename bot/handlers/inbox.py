@@ -109,11 +109,13 @@ async def _run(
     services: Services, receipt: Receipt | None, listener: Listener, kwargs: dict[str, Any]
 ) -> None:
     if receipt is None:
-        await listener(**kwargs)
+        async with services.runner.slot():
+            await listener(**kwargs)
         return
     keeping = asyncio.create_task(_keep_lease(services.inbox, receipt))
     try:
-        await listener(**kwargs)
+        async with services.runner.slot():
+            await listener(**kwargs)
     finally:
         keeping.cancel()
         with contextlib.suppress(asyncio.CancelledError):

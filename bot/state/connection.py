@@ -124,10 +124,10 @@ class _Cluster(RedisCluster):
 def create_redis(
     url: str | None,
     *,
-    max_connections: int = 32,
+    max_connections: int = 64,
     socket_timeout: float = 5.0,
     socket_connect_timeout: float = 3.0,
-    pool_timeout: float = 2.0,
+    pool_timeout: float = 5.0,
     health_check_interval: int = 30,
     retries: int = 2,
 ) -> Redis:

@@ -250,6 +250,9 @@ class RedisTenantStore:
         )
         payload = self._encode_checked(new)
         record_key = self._keys.record(tenant_id)
+        # Looked at before the transaction takes its connection: a second connection asked for
+        # while holding one would starve the pool when as many creates run as it has.
+        await self._check_channel_free(new.channel_id, tenant_id)
         for attempt in range(1, self._max_attempts + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -257,7 +260,6 @@ class RedisTenantStore:
                     existing = opt_bytes(await pipe.get(record_key))
                     if existing == payload:
                         break  # an earlier attempt landed; its reply was lost
-                    await self._check_channel_free(new.channel_id, tenant_id)
                     if existing is not None:
                         raise TenantExists(tenant_id)
                     begin_multi(pipe)
