@@ -2,7 +2,7 @@
 listener only acks, served by Bolt's own aiohttp server (`AsyncApp.web_app`) on `PORT`.
 
 It verifies the same signatures with the same secret (SLACK_SIGNING_SECRET) and runs with the
-same `process_before_response=False` as `python -m bot serve`; it is given the fake Slack's
+same `process_before_response=True` as `python -m bot serve`; it is given the fake Slack's
 token and URL (SLACK_BOT_TOKEN, SLACK_API_URL) because Bolt asks `auth.test` once, as ours does.
 `python -m bench.bare_bolt`; stops on SIGTERM.
 """
@@ -28,7 +28,7 @@ def create_bare_app() -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
-        process_before_response=False,
+        process_before_response=True,
     )
 
     @app.action(action_pattern(ActionId.STEP_EVENT))

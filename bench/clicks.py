@@ -396,7 +396,7 @@ class ClickFigures:
             / self.bare_closed.throughput_rps
             if self.bare_closed.throughput_rps
             else float("nan"),
-            "process_before_response": False,
+            "process_before_response": True,
             "redis_roundtrips_per_click": self.per_click.round_trips_per_click,
             "redis_roundtrips_per_effect": self.per_click.round_trips_per_effect,
             "redis_commands_per_click": self.per_click.click.commands / self.per_click.clicks,
