@@ -12,6 +12,7 @@ audit entry's `detail`: only metadata (see `bot.flows.model.Document`).
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
@@ -191,17 +192,38 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
 # -- encoding ------------------------------------------------------------------------------
 
 
-def encode_record(record: TenantRecord) -> bytes:
+# A record is kept compressed: most of a tenant's memory is its record, whose JSON repeats the
+# same keys (about a third of the bytes). One that starts with "{" is plain JSON, as records
+# written before were, and as tools and tests may still write them; both are read.
+_COMPRESSION_LEVEL = 6
+
+
+def record_json(record: TenantRecord) -> bytes:
     # A value of the wrong type (slipped in by `model_copy(update=…)`) must fail here, loudly,
     # rather than be written with a warning.
     return record.model_dump_json(warnings="error").encode()
 
 
+def encode_record(record: TenantRecord) -> bytes:
+    """The bytes a record is stored as (deterministic: the same record, the same bytes)."""
+    return zlib.compress(record_json(record), _COMPRESSION_LEVEL)
+
+
+def stored_json(data: bytes) -> bytes:
+    """The JSON of a stored record, compressed or not; ValueError when it is neither."""
+    if not data or data[:1] == b"{":
+        return data
+    try:
+        return zlib.decompress(data)
+    except zlib.error as exc:
+        raise ValueError(f"neither JSON nor a compressed record ({exc})") from None
+
+
 def decode_record(tenant_id: str, data: bytes, *, key: str | None = None) -> TenantRecord:
     """Parse a stored record; every way it can be unreadable becomes a named error."""
     try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(stored_json(data))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise CorruptRecord(tenant_id, f"not JSON ({exc})", key=key) from None
     if not isinstance(raw, dict):
         raise CorruptRecord(tenant_id, f"JSON {type(raw).__name__}, not an object", key=key)

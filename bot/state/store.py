@@ -66,6 +66,7 @@ from bot.state.records import (
     decode_audit,
     decode_record,
     encode_record,
+    stored_json,
     utcnow,
 )
 from bot.state.wire import as_text, begin_multi, opt_bytes, scored, stream_rows, texts
@@ -405,7 +406,7 @@ class RedisTenantStore:
         except PydanticSerializationError as exc:
             raise InvalidChange(record.tenant_id, " ".join(str(exc).split())) from None
         try:
-            _record_adapter.validate_json(payload)
+            _record_adapter.validate_json(stored_json(payload))
         except ValidationError as exc:
             first = exc.errors(include_input=False)[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -1217,8 +1218,8 @@ def _raw(data: bytes | None) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        raw = json.loads(stored_json(data))
+    except (UnicodeDecodeError, ValueError):
         return {}
     return raw if isinstance(raw, dict) else {}
 

@@ -7,6 +7,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from bot.state.keys import Keys
+from bot.state.records import stored_json
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE
 from tests.e2e.conversation import (
@@ -48,7 +49,9 @@ async def everything_stored(keys: Keys) -> bytes:
         async for key in client.scan_iter(match=keys.everything_pattern(), count=1000):
             kind = (await client.type(key)).decode()
             if kind == "string":
-                out.append(await client.get(key) or b"")
+                value = await client.get(key) or b""
+                # A record is stored compressed: what it holds, not its compressed bytes.
+                out.append(stored_json(value) if key.endswith(b":record") else value)
             elif kind == "hash":
                 for field, value in (await client.hgetall(key)).items():
                     out += [field, value]

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.logs import quiet_third_party_loggers
 from bot.state.keys import Keys
+from bot.state.records import stored_json
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, OPS_CHANNEL, SE
 from tests.e2e.journey import JPEG, PDF, PNG, Journey
@@ -53,7 +54,9 @@ async def everything_stored(keys: Keys) -> dict[str, bytes]:
             kind = (await client.type(key)).decode()
             parts: list[bytes] = []
             if kind == "string":
-                parts = [await client.get(key)]
+                value = await client.get(key)
+                # A record is stored compressed: read what it holds, not its compressed bytes.
+                parts = [stored_json(value) if key.endswith(":record") else value]
             elif kind == "set":
                 parts = list(await client.smembers(key))
             elif kind == "zset":

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot.runtime import HttpService
 from bot.state.keys import Keys
+from bot.state.records import stored_json
 from tests.clock import MONDAY_MORNING, MovableClock
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, MANAGER, OPS_CHANNEL, SE, served
@@ -69,7 +70,8 @@ async def everything_of(keys: Keys, tenant: str) -> list[str]:
             key = raw.decode()
             kind = (await client.type(key)).decode()
             if kind == "string":
-                value: object = await client.get(key)
+                data = await client.get(key) or b""
+                value: object = stored_json(data) if key.endswith(":record") else data
             elif kind == "set":
                 value = await client.smembers(key)
             elif kind == "zset":

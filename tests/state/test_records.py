@@ -22,6 +22,7 @@ from bot.state.records import (
     decode_record,
     encode_record,
     migrate,
+    record_json,
 )
 from tests.state.helpers import SE, at_step, make_record
 
@@ -73,7 +74,7 @@ def test_any_valid_record_reads_back_equal(
 
 
 def raw_record(**changes: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = json.loads(encode_record(make_record()))
+    raw: dict[str, Any] = json.loads(record_json(make_record()))
     raw.update(changes)
     return raw
 
@@ -128,7 +129,7 @@ SCHEMA_2_FIELDS = (
 
 @pytest.mark.parametrize("step", [Step.QUALIFICATION, Step.LIVE])
 def test_a_schema_1_record_reads_as_schema_2(step: Step) -> None:
-    raw = json.loads(encode_record(at_step(make_record(), step)))
+    raw = json.loads(record_json(at_step(make_record(), step)))
     for name in SCHEMA_2_FIELDS:
         raw.pop(name)
     raw["schema_version"] = 1
@@ -141,9 +142,21 @@ def test_a_schema_1_record_reads_as_schema_2(step: Step) -> None:
 
 def test_a_schema_1_company_name_is_decoded_once() -> None:
     # Schema 1 kept the name as Slack sent it; a typed "&lt;" arrived as "&amp;lt;".
-    raw = json.loads(encode_record(make_record()))
+    raw = json.loads(record_json(make_record()))
     for name in SCHEMA_2_FIELDS:
         raw.pop(name)
     raw.update(schema_version=1, company="Procter &amp; Gamble &lt;China&gt; &amp;lt;x&amp;gt;")
     record = decode_record("acme-x1y2", json.dumps(raw).encode())
     assert record.company == "Procter & Gamble <China> &lt;x&gt;"
+
+
+def test_a_record_is_stored_compressed_and_plain_json_is_still_read() -> None:
+    record = make_record()
+    stored = encode_record(record)
+    plain = record_json(record)
+    assert stored != plain and len(stored) < len(plain)
+    assert encode_record(record) == stored  # the same record, the same bytes
+    assert decode_record(record.tenant_id, stored) == record
+    assert decode_record(record.tenant_id, plain) == record  # as written before, or by a tool
+    with pytest.raises(CorruptRecord, match="not JSON"):
+        decode_record(record.tenant_id, b"\x78\x9cnot zlib at all")

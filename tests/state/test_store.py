@@ -27,7 +27,14 @@ from bot.state.errors import (
     TenantNotFound,
     UnknownSchemaVersion,
 )
-from bot.state.records import SCHEMA_VERSION, AuditEntry, TenantRecord, encode_record
+from bot.state.records import (
+    SCHEMA_VERSION,
+    AuditEntry,
+    TenantRecord,
+    encode_record,
+    record_json,
+    stored_json,
+)
 from bot.state.store import Change, RedisTenantStore
 from bot.state.wire import as_text, scored
 from tests.state.conftest import Backend
@@ -442,7 +449,7 @@ async def test_unknown_schema_version_is_refused_not_overwritten(
     store: RedisTenantStore, backend: Backend
 ) -> None:
     created = await store.create(make_record())
-    raw = json.loads(encode_record(created))
+    raw = json.loads(record_json(created))
     raw["schema_version"] = SCHEMA_VERSION + 1
     raw["field_from_the_future"] = "kept"
     future = json.dumps(raw).encode()
@@ -589,7 +596,7 @@ async def test_purge_of_an_unreadable_record_still_finds_its_files_and_tickets(
     keys, redis = backend.keys, backend.redis
     await store.create(make_record("acme-x1y2", "C0A"))
     await store.update("acme-x1y2", _holding_everything)
-    raw = json.loads(await redis.get(keys.record("acme-x1y2")))
+    raw = json.loads(stored_json(await redis.get(keys.record("acme-x1y2"))))
     raw["unexpected"] = True  # no longer validates
     await redis.set(keys.record("acme-x1y2"), json.dumps(raw))
     await redis.set(keys.ticket_lock("acme-x1y2", "SIP-1"), "token")  # not in the ticket set
