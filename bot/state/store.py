@@ -42,6 +42,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import WatchError
 
 from bot.flows.effects import Effect
@@ -218,6 +219,8 @@ class RedisTenantStore:
         self._max_attempts = max_attempts
         self._audit_maxlen = audit_maxlen
         self.outbox = RedisOutbox(redis, self._keys, max_attempts=max_effect_attempts)
+        # Whether a pipeline's commands run in the order sent (one Redis, not a cluster).
+        self._ordered = not isinstance(redis, RedisCluster)
         # A tenant's updates from this process go one at a time: racing ourselves would only
         # make compare-and-set retries (and `Contention`) out of what can simply wait its turn.
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -535,9 +538,15 @@ class RedisTenantStore:
                     self._queue_indexes(pipe, record, dropped)
                 if not len(pipe):
                     return  # nothing of the indexes changed: nothing of ours can be stale
-                await pipe.execute()
-            # Read after every write has landed (a cluster pipeline runs its slots at once).
-            now = opt_bytes(await self._redis.get(record_key))
+                if self._ordered:
+                    # One Redis runs a pipeline in order: the read comes after every write.
+                    pipe.get(record_key)
+                    now = opt_bytes((await pipe.execute())[-1])
+                else:
+                    await pipe.execute()
+            if not self._ordered:
+                # Read after every write has landed (a cluster pipeline runs its slots at once).
+                now = opt_bytes(await self._redis.get(record_key))
             if now == payload:
                 return
             if record.se_user:
