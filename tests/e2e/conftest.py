@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.runtime import HttpService
 from bot.services import Services
 from bot.state.keys import Keys
+from bot.state.records import stored_json
 from tests.clock import MovableClock
 from tests.conftest import REDIS_URL
 from tests.fakeslack.driver import SlackDriver
@@ -85,6 +86,40 @@ async def written_by_requests(keys: Keys) -> list[bytes]:
         keys.reconciled(),
     )
     return [k for k in await keys_under(keys) if k.decode() not in sweeps]
+
+
+async def stored_values(keys: Keys) -> dict[str, bytes]:
+    """Every key under the prefix with all it holds (its name, then values, members, fields and
+    stream entries), for scans of what the bot keeps. A record is stored compressed: the scan
+    reads what it holds, not its compressed bytes."""
+    client = Redis.from_url(REDIS_URL)
+    found: dict[str, bytes] = {}
+    try:
+        async for raw in client.scan_iter(match=keys.everything_pattern(), count=1000):
+            key = raw.decode()
+            kind = (await client.type(key)).decode()
+            parts: list[bytes] = []
+            if kind == "string":
+                value = await client.get(key) or b""
+                parts = [stored_json(value) if key.endswith(":record") else value]
+            elif kind == "set":
+                parts = list(await client.smembers(key))
+            elif kind == "zset":
+                parts = list(await client.zrange(key, 0, -1))
+            elif kind == "hash":
+                parts = [b for kv in (await client.hgetall(key)).items() for b in kv]
+            elif kind == "stream":
+                parts = [b for _, f in await client.xrange(key) for kv in f.items() for b in kv]
+            elif kind == "list":
+                parts = list(await client.lrange(key, 0, -1))
+            elif kind == "none":
+                continue  # deleted since the scan named it (the runner finished with it)
+            else:
+                raise AssertionError(f"unexpected type {kind} at {key}")
+            found[key] = raw + b"\n" + b"\n".join(parts)
+    finally:
+        await client.aclose()
+    return found
 
 
 async def delete_under(keys: Keys) -> None:

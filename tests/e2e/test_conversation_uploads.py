@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from redis.asyncio import Redis
-
 from bot.state.keys import Keys
-from bot.state.records import stored_json
-from tests.conftest import REDIS_URL
-from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE
+from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, CUSTOMER_ZH, OPS_CHANNEL, SE, stored_values
 from tests.e2e.conversation import (
     checklists,
     has_button,
@@ -39,35 +35,6 @@ async def at_documents(j: Journey, role: str) -> Message:
 def tagged(kind: bytes, tag: str) -> bytes:
     """Distinct bytes of a real type (the bot refuses the same bytes twice)."""
     return kind + f"-{tag}-".encode() * 2
-
-
-async def everything_stored(keys: Keys) -> bytes:
-    """Every value the bot keeps in Redis under its prefix, concatenated."""
-    client = Redis.from_url(REDIS_URL)
-    out: list[bytes] = []
-    try:
-        async for key in client.scan_iter(match=keys.everything_pattern(), count=1000):
-            kind = (await client.type(key)).decode()
-            if kind == "string":
-                value = await client.get(key) or b""
-                # A record is stored compressed: what it holds, not its compressed bytes.
-                out.append(stored_json(value) if key.endswith(b":record") else value)
-            elif kind == "hash":
-                for field, value in (await client.hgetall(key)).items():
-                    out += [field, value]
-            elif kind == "stream":
-                for _, fields in await client.xrange(key):
-                    for field, value in fields.items():
-                        out += [field, value]
-            elif kind == "zset":
-                out += await client.zrange(key, 0, -1)
-            elif kind == "set":
-                out += list(await client.smembers(key))
-            elif kind == "list":
-                out += await client.lrange(key, 0, -1)
-    finally:
-        await client.aclose()
-    return b"\n".join(out)
 
 
 async def test_documents_are_recognised_from_the_message_or_the_name_in_both_languages(
@@ -101,7 +68,7 @@ async def test_documents_are_recognised_from_the_message_or_the_name_in_both_lan
     assert len(fake.downloads) == 4 and all(t.token_ok for t in fake.downloads)
     assert len(prompt_posts(fake, CHANNEL)) == prompts_before
     # The bytes are not kept, only what describes them.
-    stored = await everything_stored(keys)
+    stored = b"\n".join((await stored_values(keys)).values())
     assert b"-licence-" not in stored and b"-auth-" not in stored
     assert b"LetterOfAuthorization.pdf" in stored
 

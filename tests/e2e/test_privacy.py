@@ -13,13 +13,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.logs import quiet_third_party_loggers
 from bot.state.keys import Keys
-from bot.state.records import stored_json
-from tests.conftest import REDIS_URL
-from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, OPS_CHANNEL, SE
+from tests.e2e.conftest import CHANNEL, CUSTOMER_EN, OPS_CHANNEL, SE, stored_values
 from tests.e2e.journey import JPEG, PDF, PNG, Journey
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
@@ -42,37 +39,6 @@ DOCUMENTS = [
 
 def planted(head: bytes, name: str) -> bytes:
     return head + f" {IN_THE_BYTES} 身份证号 {ID_NUMBER} {name} ".encode()
-
-
-async def everything_stored(keys: Keys) -> dict[str, bytes]:
-    """Every key under the prefix with all it holds (names, members, fields, values, entries)."""
-    client = Redis.from_url(REDIS_URL)
-    found: dict[str, bytes] = {}
-    try:
-        async for raw in client.scan_iter(match=keys.everything_pattern(), count=1000):
-            key = raw.decode()
-            kind = (await client.type(key)).decode()
-            parts: list[bytes] = []
-            if kind == "string":
-                value = await client.get(key)
-                # A record is stored compressed: read what it holds, not its compressed bytes.
-                parts = [stored_json(value) if key.endswith(":record") else value]
-            elif kind == "set":
-                parts = list(await client.smembers(key))
-            elif kind == "zset":
-                parts = [m for m, _ in await client.zrange(key, 0, -1, withscores=True)]
-            elif kind == "hash":
-                parts = [b for kv in (await client.hgetall(key)).items() for b in kv]
-            elif kind == "stream":
-                parts = [b for _, f in await client.xrange(key) for kv in f.items() for b in kv]
-            elif kind == "none":
-                continue  # deleted since the scan named it (the runner finished with it)
-            else:
-                raise AssertionError(f"unexpected type {kind} at {key}")
-            found[key] = raw + b"\n" + b"\n".join(parts)
-    finally:
-        await client.aclose()
-    return found
 
 
 @pytest.fixture
@@ -111,7 +77,7 @@ async def test_no_document_content_id_number_or_email_reaches_redis_or_the_logs(
         c.response.get("user", {}).get("profile", {}).get("email") for c in fake.calls("users.info")
     )
 
-    stored = await everything_stored(keys)
+    stored = await stored_values(keys)
     assert any(b"scan-1.pdf" in v for v in stored.values())  # the scan sees the record
     for marker in (ID_NUMBER, IN_THE_BYTES, PROFILE_EMAIL):
         leaks = [k for k, v in stored.items() if marker.encode() in v]
