@@ -980,8 +980,8 @@ class FakeSlack:
             and not m.ephemeral
             and (m.ts == parent_ts or m.thread_ts == parent_ts)
         ]
-        if not any(m.ts == parent_ts for m in thread) and not thread:
-            raise SlackError("thread_not_found")
+        if not any(m.ts == parent_ts for m in thread):
+            raise SlackError("thread_not_found")  # `ts` must be a message of the channel
         thread.sort(key=lambda m: float(m.ts))
         limit = min(int(args.get("limit") or 1000), 1000)
         return {

@@ -663,3 +663,37 @@ async def test_bolt_app_accepts_driver_requests_and_talks_to_the_fake(
         "action:kickoff",
         "view:Acme",
     ]
+
+
+async def test_history_and_replies_read_as_slack_reads_them(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """Top-level messages newest first, a thread parent first; message metadata only when asked
+    for; a channel the bot is not in, a thread that is not there and malformed metadata are
+    refused with Slack's errors."""
+    mark = {"event_type": "onboarding_effect", "event_payload": {"effect": "t/1-0/0"}}
+    first = await client.chat_postMessage(channel=CHANNEL, text="first", metadata=mark)
+    parent = fake.add_message(CHANNEL, "a question", user=CUSTOMER)
+    await client.chat_postMessage(channel=CHANNEL, text="in the thread", thread_ts=parent.ts)
+
+    history = await client.conversations_history(channel=CHANNEL, oldest=first["ts"])
+    assert [m["text"] for m in history["messages"]] == ["a question"]  # oldest is exclusive
+    plain = await client.conversations_history(channel=CHANNEL)
+    assert [m["text"] for m in plain["messages"]] == ["a question", "first"]
+    assert all("metadata" not in m for m in plain["messages"])
+    full = await client.conversations_history(channel=CHANNEL, include_all_metadata=True)
+    assert full["messages"][1]["metadata"] == mark
+
+    thread = await client.conversations_replies(channel=CHANNEL, ts=parent.ts)
+    assert [m["text"] for m in thread["messages"]] == ["a question", "in the thread"]
+    with pytest.raises(SlackApiError) as gone:
+        await client.conversations_replies(channel=CHANNEL, ts="1700000000.000001")
+    assert gone.value.response["error"] == "thread_not_found"
+
+    fake.add_channel("C0NOTAMEMBER", "elsewhere", members=[CUSTOMER])
+    with pytest.raises(SlackApiError) as outside:
+        await client.conversations_history(channel="C0NOTAMEMBER")
+    assert outside.value.response["error"] == "not_in_channel"
+    with pytest.raises(SlackApiError) as bad:
+        await client.chat_postMessage(channel=CHANNEL, text="x", metadata={"event_type": "x"})
+    assert bad.value.response["error"] == "invalid_metadata_format"
