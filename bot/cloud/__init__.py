@@ -1,0 +1,1 @@
+"""Confirming a tenant's progress against the TCCC cloud API with a read-only key it gave us."""
