@@ -228,6 +228,18 @@ class ConfirmSdk(_Event):
     items: frozenset[ChecklistItem]
 
 
+class ConfirmByCloud(_Event):
+    """The TCCC cloud API shows the tenant's current step done (sent by the system only, after
+    `bot.cloud` asked the API with the tenant's read-only key). `step` is the step the check was
+    about: a tenant that moved on meanwhile refuses it. `sdk_app_id` is the instance the API
+    showed (step 3); `number` a number it showed on the instance (step 5)."""
+
+    name: Literal["confirm_by_cloud"] = "confirm_by_cloud"
+    step: Step
+    sdk_app_id: int | None = Field(default=None, ge=1)
+    number: str | None = None
+
+
 class OverrideStep(_Event):
     """An SE moves the tenant to the start of `step`, for a recorded reason."""
 
@@ -257,6 +269,7 @@ FlowEvent = Annotated[
     | ConfirmConsole
     | ConfirmLogin
     | ConfirmSdk
+    | ConfirmByCloud
     | OverrideStep,
     Field(discriminator="name"),
 ]
@@ -397,6 +410,7 @@ NOTIFY_KEYS = (
     "flow.notify.script_rejected",
     "flow.notify.sip_stage",
     "flow.notify.moved_by_se",
+    "flow.notify.confirmed_by_cloud",
     "flow.ops.documents_submitted",
     "flow.ops.document_replaced",
     "flow.ops.script_submitted",
@@ -530,6 +544,12 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
             effects.append(
                 NotifyCustomer(
                     message="flow.notify.sip_stage", labels={"stage": sip_stage_key(sip_stage)}
+                )
+            )
+        case ConfirmByCloud(step=step):
+            effects.append(
+                NotifyCustomer(
+                    message="flow.notify.confirmed_by_cloud", labels={"step": _step_title(step)}
                 )
             )
         case OverrideStep(step=step, reason=reason):
@@ -672,7 +692,7 @@ def step_done(onboarding: Onboarding, step: Step) -> bool:
     facts = {
         Step.ACCOUNT: ob.account_confirmed,
         Step.REAL_NAME: ob.real_name_confirmed,
-        Step.INSTANCE: ob.instance is not None,
+        Step.INSTANCE: ob.instance is not None or ob.sdk_app_id is not None,
         Step.QUALIFICATION: ob.qualification_approved,
         Step.NUMBERS: ob.purchase_confirmed
         or (ob.sip is not None and ob.sip.stage is SipStage.NUMBER_ASSIGNED),

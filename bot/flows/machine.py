@@ -32,6 +32,7 @@ from bot.flows.errors import (
     AlreadyApproved,
     AlreadyReviewed,
     DocumentNotRequired,
+    EventNotAllowed,
     Gate,
     GateNotPassed,
     IncompleteChecklist,
@@ -65,13 +66,14 @@ if TYPE_CHECKING:
     from statemachine.state import State as StateType
 
 # Who may send what. Customer-side events may also be sent by an SE acting for the customer (an
-# SE who received the documents by email uploads them); managers only read; the system actor has
-# no events yet. Review verdicts and SIP stages are SE-only: a customer must never pass a gate
-# by sending them.
+# SE who received the documents by email uploads them); managers only read. Review verdicts and
+# SIP stages are SE-only: a customer must never pass a gate by sending them. The system sends
+# only what the cloud API showed (`confirm_by_cloud`), and nobody else may.
 CUSTOMER_SIDE_ROLES = frozenset({ActorRole.CUSTOMER, ActorRole.SE})
 SE_ONLY_EVENTS = frozenset(
     {"approve_document", "reject_document", "approve_script", "reject_script", "advance_sip_stage"}
 )
+SYSTEM_EVENTS = frozenset({"confirm_by_cloud"})
 
 # Sub-stages where the customer waits for an SE: entering one posts no step prompt.
 WAITING_STAGES = frozenset({"qualification.review", "numbers.script_review", "numbers.sip_ticket"})
@@ -81,6 +83,8 @@ _MAY = "actor_may_send"
 
 
 def roles_for(event: str) -> frozenset[ActorRole]:
+    if event in SYSTEM_EVENTS:
+        return frozenset({ActorRole.SYSTEM})
     return frozenset({ActorRole.SE}) if event in SE_ONLY_EVENTS else CUSTOMER_SIDE_ROLES
 
 
@@ -197,6 +201,19 @@ class OnboardingChart(StateChart[ChartModel]):
     confirm_console = console.to(login, validators=[_MAY, "checklist_complete"])
     confirm_login = login.to(sdk, validators=[_MAY, "checklist_complete"])
     confirm_sdk = sdk.to(live, validators=[_MAY, "console_done", "checklist_complete"])
+
+    # -- confirmed by the cloud API (steps 3-8) -------------------------------------------------
+    # What the API shows done is done, from wherever in the step the tenant is: an instance
+    # exists, Tencent approved the qualification, the instance has a number, members and a skill
+    # group exist, someone logged in, a call was made. Step 8 still needs step 6 done.
+    confirm_by_cloud = (
+        instance.to(qualification, validators=[_MAY, "cloud_step_current"])
+        | qualification.to(numbers, validators=[_MAY, "cloud_step_current"])
+        | numbers.to(console, validators=[_MAY, "cloud_step_current"])
+        | console.to(login, validators=[_MAY, "cloud_step_current"])
+        | login.to(sdk, validators=[_MAY, "cloud_step_current"])
+        | sdk.to(live, validators=[_MAY, "cloud_step_current", "console_done"])
+    )
 
     # -- guards ----------------------------------------------------------------------------------
 
@@ -325,6 +342,21 @@ class OnboardingChart(StateChart[ChartModel]):
         missing = [item.value for item in wanted if item not in items]
         if missing:
             raise IncompleteChecklist(step, missing)
+
+    def cloud_step_current(
+        self,
+        source: StateType,
+        step: Step,
+        sdk_app_id: int | None = None,
+        number: str | None = None,
+    ) -> None:
+        # `source` is the step's state (a transition from a compound step starts at the step).
+        if Step(source.value) is not step:
+            raise EventNotAllowed("confirm_by_cloud", list(self.onboarding.state))
+        if step is Step.INSTANCE and sdk_app_id is None:  # what shows the instance exists
+            raise InvalidValue(InputField.EVENT, "no_sdk_app_id")
+        if number is not None:
+            validate.text(InputField.NUMBER, number)
 
     def console_done(self) -> None:
         if not self.onboarding.console_done:

@@ -180,6 +180,9 @@ class Onboarding(BaseModel):
     console_done: bool = False
     login_done: bool = False
     sdk_done: bool = False
+    # The instance's application id (SdkAppId) as the TCCC cloud API showed it (step 3 confirmed
+    # by the API, or recorded when it confirmed a later step).
+    sdk_app_id: int | None = Field(default=None, ge=1)
 
     @property
     def step(self) -> Step:

@@ -32,6 +32,7 @@ from bot.flows.model import (
     SipStage,
     SipTrunkRequest,
     SipTrunkTicket,
+    Step,
     Verdict,
 )
 
@@ -208,3 +209,25 @@ class ChartModel:
 
     def on_confirm_sdk(self) -> None:
         self.onboarding.sdk_done = True
+
+    # -- confirmed by the cloud API ----------------------------------------------------------------
+
+    def on_confirm_by_cloud(
+        self, step: Step, sdk_app_id: int | None = None, number: str | None = None
+    ) -> None:
+        ob = self.onboarding
+        if sdk_app_id is not None:
+            ob.sdk_app_id = sdk_app_id
+        if step is Step.QUALIFICATION:
+            ob.qualification_approved = True
+        elif step is Step.NUMBERS:
+            # The number is on the instance: bought, or assigned after a SIP trunk.
+            ob.purchase_confirmed = True
+            if number and number.strip() and ob.purchased_number is None:
+                ob.purchased_number = number.strip()
+        elif step is Step.CONSOLE:
+            ob.console_done = True
+        elif step is Step.LOGIN:
+            ob.login_done = True
+        elif step is Step.SDK:
+            ob.sdk_done = True

@@ -24,9 +24,10 @@ from bot.flows.engine import (
     missing_documents,
     parse_event,
     rejected_documents,
+    step_done,
 )
 from bot.flows.errors import EventNotAllowed, FlowError, GateNotPassed, NotPermitted
-from bot.flows.machine import SE_ONLY_EVENTS, restore
+from bot.flows.machine import SE_ONLY_EVENTS, SYSTEM_EVENTS, restore
 from bot.flows.model import (
     Actor,
     ActorRole,
@@ -63,6 +64,7 @@ ALL_EVENTS = [
     "confirm_console",
     "confirm_login",
     "confirm_sdk",
+    "confirm_by_cloud",
     "override_step",
 ]
 ACTORS = [CUSTOMER, CUSTOMER, SE, SE, MANAGER, SYSTEM]
@@ -126,6 +128,13 @@ def _arguments(name: str, ob: Onboarding, draw: Any) -> dict[str, Any]:
             full = list(CHECKLISTS[step])
             partial = draw(st.lists(st.sampled_from(list(ChecklistItem)), max_size=4))
             return {"items": pick(full, full, partial)}
+        case "confirm_by_cloud":
+            # Mostly about the step the tenant is at, sometimes a step it left or not reached.
+            return {
+                "step": pick(ob.step, ob.step, *Step),
+                "sdk_app_id": pick(None, 1400000001),
+                "number": pick(None, "075586013388"),
+            }
         case "override_step":
             return {"step": pick(*Step), "reason": pick("customer asked", "")}
         case _:
@@ -200,6 +209,8 @@ class OnboardingMachine(RuleBasedStateMachine):
         self.ob = Onboarding()
         # Set while the tenant is past step 4 because an SE moved it there, not by approval.
         self.qualification_skipped = False
+        # Steps the cloud API confirmed: Tencent's own state passes them, not our gates.
+        self.by_cloud: set[Step] = set()
 
     @rule(data=st.data())
     def act(self, data: st.DataObject) -> None:
@@ -247,10 +258,19 @@ class OnboardingMachine(RuleBasedStateMachine):
         assert self.ob.model_dump_json() == before  # the input is never mutated
         if event.name in SE_ONLY_EVENTS or event.name == "override_step":
             assert actor.role is ActorRole.SE, f"{actor.role} sent {event.name}"
+        elif event.name in SYSTEM_EVENTS:
+            assert actor.role is ActorRole.SYSTEM, f"{actor.role} sent {event.name}"
+            # The API confirms only the step the tenant is at, and that step is done after.
+            assert event.step is self.ob.step  # type: ignore[union-attr]
+            assert step_done(outcome.onboarding, event.step)  # type: ignore[union-attr]
         else:
             assert actor.role in (ActorRole.CUSTOMER, ActorRole.SE)
         self._check_effects(outcome)
+        if event.name == "confirm_by_cloud":
+            self.by_cloud.add(event.step)  # type: ignore[union-attr]
         if event.name == "override_step":
+            target = event.step.number  # type: ignore[union-attr]
+            self.by_cloud = {step for step in self.by_cloud if step.number < target}
             self.qualification_skipped = (
                 outcome.to_step.number > Step.QUALIFICATION.number
                 and not outcome.onboarding.qualification_approved
@@ -278,7 +298,7 @@ class OnboardingMachine(RuleBasedStateMachine):
     @invariant()
     def qualification_is_earned(self) -> None:
         ob = self.ob
-        if ob.qualification_approved:
+        if ob.qualification_approved and Step.QUALIFICATION not in self.by_cloud:
             assert ob.role is not None
             for kind in documents_for(ob.role):
                 assert ob.documents[kind].verdict is Verdict.APPROVED
@@ -288,7 +308,7 @@ class OnboardingMachine(RuleBasedStateMachine):
     @invariant()
     def numbers_are_bought_only_through_the_gates(self) -> None:
         ob = self.ob
-        if ob.purchase_confirmed:
+        if ob.purchase_confirmed and Step.NUMBERS not in self.by_cloud:
             assert ob.qualification_approved
             assert ob.script is not None and ob.script.verdict is Verdict.APPROVED
             if ob.number_path is NumberPath.TOLL_FREE_400:
