@@ -26,7 +26,7 @@ from bot.flows.effects import (
     RemindCustomer,
     UpdateChecklist,
 )
-from bot.flows.engine import AddDocument, FlowEvent, Outcome, apply, next_action
+from bot.flows.engine import AddDocument, FlowEvent, Outcome, OverrideStep, apply, next_action
 from bot.flows.machine import WAITING_STAGES, leaf
 from bot.flows.model import Actor, ActorRole, DocKind, Step
 from bot.i18n import Lang
@@ -131,6 +131,11 @@ def known_id(tenant_id: str) -> str:
     return tenant_id
 
 
+# Whose events are someone saying a step is done (an SE's override moves a tenant; it says
+# nothing is done, so it is not checked).
+PEOPLE = frozenset({ActorRole.CUSTOMER, ActorRole.SE})
+
+
 def audit_of(outcome: Outcome, actor: Actor) -> AuditEntry:
     detail = dict(outcome.audit.detail)
     detail["from"] = leaf(outcome.audit.from_state)
@@ -150,6 +155,9 @@ class Onboardings:
     store: RedisTenantStore
     clock: Callable[[], datetime] = utcnow
     policy: StallPolicy = field(default_factory=StallPolicy)
+    # Told when a person's event finished a step (tenant id, the step left): the cloud check
+    # (`bot.cloud.verify.Verifier.after_done`). It must return at once.
+    step_done: Callable[[str, Step], None] | None = None
 
     def _progress(self, before: TenantRecord, after: TenantRecord, now: datetime) -> Change:
         """What every change of the onboarding's state also writes: the stall (if any) is over,
@@ -233,11 +241,18 @@ class Onboardings:
         (the prompt the click came from is current). Raises `FlowError` or `StalePrompt`; the
         stored state is then unchanged."""
         now = self.clock()
+        left: list[Step] = []
 
         def change(record: TenantRecord) -> Change:
-            return self._flow_change(record, event, actor, now, stage)
+            made = self._flow_change(record, event, actor, now, stage)
+            left[:] = [record.step] if made.record.step is not record.step else []
+            return made
 
-        return (await self.store.update(known_id(tenant_id), change)).record
+        record = (await self.store.update(known_id(tenant_id), change)).record
+        said_done = actor.role in PEOPLE and not isinstance(event, OverrideStep)
+        if left and said_done and self.step_done is not None:
+            self.step_done(record.tenant_id, left[0])
+        return record
 
     async def check(
         self, tenant_id: str, event: FlowEvent, actor: Actor, *, stage: str | None = None

@@ -31,8 +31,9 @@ class MessageRef(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
     def render(self, catalog: Catalog, lang: Lang | str) -> str:
+        # A label may be a message with placeholders of its own, filled from `params` too.
         values: dict[str, object] = {
-            name: catalog.t(lang, key) for name, key in self.labels.items()
+            name: catalog.t(lang, key, **self.params) for name, key in self.labels.items()
         }
         values.update(self.params)
         return catalog.t(lang, self.key, **values)

@@ -237,6 +237,11 @@ class Keys:
         outside every tenant so it outlasts the purge; it holds no personal data."""
         return f"{self.prefix}:audit:purges"
 
+    def cloud_due(self) -> str:
+        """Sorted set: tenant id -> when (epoch seconds) the cloud check asks about it next,
+        for the tenants that gave a cloud API key (`bot.cloud.sweep`)."""
+        return f"{self.prefix}:cloud:due"
+
     def lease(self, name: str) -> str:
         """Who holds the lease `name` (SET NX PX). Tagged `{lease:<name>}`: one slot with its
         fence, which the same transaction increments."""

@@ -60,6 +60,20 @@ class Nudge(BaseModel):
     at: AwareDatetime
 
 
+class CloudCheck(BaseModel):
+    """What the TCCC cloud API showed at the last check that found something new (`bot.cloud`).
+    `digest` tells one answer from another (a rejection's message) without keeping its text."""
+
+    at: AwareDatetime
+    step: Step
+    status: str = Field(max_length=32)
+    message: str = Field(max_length=120)  # the content key that says it
+    digest: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+    def same_as(self, other: CloudCheck) -> bool:
+        return (self.step, self.status, self.digest) == (other.step, other.status, other.digest)
+
+
 class TenantRecord(BaseModel):
     """One enterprise's onboarding, as stored. `version` is the compare-and-set counter."""
 
@@ -89,6 +103,7 @@ class TenantRecord(BaseModel):
     last_reminder_at: AwareDatetime | None = None  # the last reminder posted to the customer
     last_nudge: Nudge | None = None
     queued_nudge: Nudge | None = None  # asked for in quiet hours; posted when they end
+    cloud: CloudCheck | None = None  # the last new answer of the cloud API (bot.cloud.verify)
 
     @property
     def step(self) -> Step:
