@@ -46,6 +46,39 @@ class Finding(StrEnum):
     UNREADABLE = "unreadable"  # Pillow or pypdf cannot open it at all
 
 
+# What the customer is told about the findings of an upload, and what the buttons say.
+FINDINGS_INTRO_KEY = "uploads.findings.intro"  # {document}: label
+FINDINGS_CHOOSE_KEY = "uploads.findings.choose"
+UPLOAD_AGAIN_KEY = "uploads.findings.upload_again"
+SEND_ANYWAY_KEY = "uploads.findings.send_anyway"
+UPLOAD_AGAIN_HOW_KEY = "uploads.findings.upload_again_how"  # {document}: label
+SENT_ANYWAY_KEY = "uploads.findings.sent_anyway"  # {user}: mention, {document}: label
+
+
+def finding_key(finding: str) -> str:
+    """The customer's sentence about a finding (a `Finding` value, as documents store it)."""
+    return f"uploads.findings.{finding}"
+
+
+def finding_short_key(finding: str) -> str:
+    """A finding's short name, for the review card."""
+    return f"uploads.findings.short.{finding}"
+
+
+FINDING_KEYS = frozenset(
+    {
+        FINDINGS_INTRO_KEY,
+        FINDINGS_CHOOSE_KEY,
+        UPLOAD_AGAIN_KEY,
+        SEND_ANYWAY_KEY,
+        UPLOAD_AGAIN_HOW_KEY,
+        SENT_ANYWAY_KEY,
+        *(finding_key(f) for f in Finding),
+        *(finding_short_key(f) for f in Finding),
+    }
+)
+
+
 # -- thresholds -----------------------------------------------------------------------------------
 
 # An ID card scanned at 150 dpi is about 500 × 320 pixels, a business licence at 100 dpi about
