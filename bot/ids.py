@@ -29,6 +29,9 @@ class ActionId(StrEnum):
     STEP_EVENT = "step.event"  # sends the flow event named in the value
     OPEN_FORM = "step.form"  # opens the form named in the value
     PICK_DOCUMENT = "upload.pick"  # which document an unrecognised upload is
+    # The reply to an upload the pre-check found problems with. Value: a review ref (t, k, r).
+    UPLOAD_AGAIN = "upload.again"  # says how to replace it; nothing changes
+    SEND_ANYWAY = "upload.send_anyway"  # sends the flow event `send_anyway`
     DISMISS = "reply.dismiss"  # closes a question asked only of the clicker (nothing changes)
     # Review cards and tickets in the ops channel (SEs).
     APPROVE_DOCUMENT = "review.document.approve"

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.documents import KeywordTable
+from bot.documents.pool import PrecheckPool
 from bot.flows.model import ActorRole
 from bot.handlers.access import Memberships
 from bot.i18n import Catalog, Lang, lang_from_locale, load_catalog
@@ -99,6 +100,7 @@ class Services:
     reporting: Reporting
     inbox: Inbox
     clock: Callable[[], datetime]
+    prechecks: PrecheckPool = field(default_factory=PrecheckPool)  # uploads' first look
 
     @classmethod
     async def start(

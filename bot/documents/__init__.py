@@ -3,6 +3,8 @@
 - `classify`: which required document a file is, from the message text or the file name.
 - `inspect_file`: fetch it from Slack safely and describe it (real type, size, sha256), or
   raise `UploadRejected`.
+- `precheck`: what looks wrong with the file's bytes (too small, blurry, no seal…), as findings
+  the customer is told and the reviewer sees.
 - `check_against` / `to_document`: whether it can be taken as the tenant's document of a kind,
   and the metadata record the flow stores.
 
@@ -31,11 +33,13 @@ from bot.documents.fetch import (
     inspect_file,
 )
 from bot.documents.formats import ACCEPTED, FileFormat, format_size
+from bot.documents.precheck import FINDING_KEYS, Finding, finding_key, finding_short_key
 from bot.flows.model import DocKind
 
 CONTENT_KEYS: frozenset[str] = frozenset(
     {
         *CHECK_KEYS,
+        *FINDING_KEYS,
         WRONG_TYPE_DISGUISED_KEY,
         *(f"uploads.rejected.{reason.value}" for reason in RejectReason),
         *(fmt.label_key for fmt in FileFormat),
@@ -51,6 +55,7 @@ __all__ = [
     "CheckReason",
     "DocumentCheck",
     "FileFormat",
+    "Finding",
     "InspectedFile",
     "KeywordTable",
     "RejectReason",
@@ -59,6 +64,8 @@ __all__ = [
     "check_against",
     "classify",
     "default_keywords",
+    "finding_key",
+    "finding_short_key",
     "format_size",
     "inspect_file",
     "to_document",

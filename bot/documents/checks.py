@@ -177,4 +177,5 @@ def to_document(
         uploaded_by=uploaded_by,
         uploaded_at=now,
         revision=previous.revision + 1 if previous is not None else 1,
+        findings=inspected.findings,
     )

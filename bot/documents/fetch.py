@@ -3,6 +3,8 @@
 The bytes of an identity document are the most sensitive data the bot touches, so they are
 streamed through a hash and dropped: nothing of them is stored, logged, or kept reachable
 afterwards (not even from a refused upload's traceback, which error reporters read locals from).
+With an `examine` callback (the pre-check), the bytes of an accepted file, at most `max_bytes`,
+are held in memory until it has looked at them, and dropped then; only its findings are kept.
 
 The bot token goes only to the download hosts the settings allow (`Settings.slack_file_hosts`),
 over https (http only on the loopback interface, for the fake Slack in tests). Redirects are
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -108,6 +110,12 @@ class InspectedFile:
     size: int
     sha256: str
     uploader: str | None = None  # the Slack user who uploaded it (the file's `user`)
+    findings: tuple[str, ...] = ()  # what the pre-check saw wrong (`precheck.Finding` values)
+
+
+# Looks at an accepted file's bytes and says what is wrong with them; must not keep them.
+Examine = Callable[[bytes, FileFormat], Awaitable[tuple[str, ...]]]
+_FORMATS = {mimetype: fmt for fmt, mimetype in ACCEPTED.items()}
 
 
 @dataclass(frozen=True)
@@ -221,8 +229,10 @@ def _judge(head: bytes | bytearray, subject: _Subject) -> FileFormat:
 
 
 async def _read(
-    response: aiohttp.ClientResponse, subject: _Subject, max_bytes: int
+    response: aiohttp.ClientResponse, subject: _Subject, max_bytes: int, keep: bytearray | None
 ) -> InspectedFile:
+    """Stream the body through the checks and the hash; with `keep`, also into it (bounded by
+    `max_bytes` like the download)."""
     if response.status != 200:
         raise subject.reject(RejectReason.DOWNLOAD_FAILED, f"HTTP {response.status}")
     encoding = response.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower()
@@ -245,6 +255,8 @@ async def _read(
             if size > max_bytes:
                 raise subject.reject(RejectReason.TOO_LARGE, f"more than {max_bytes} bytes sent")
             digest.update(chunk)
+            if keep is not None:
+                keep += chunk
             if fmt is None:
                 head += chunk[: IMAGE_HEAD_BYTES - len(head)]
                 if len(head) >= IMAGE_HEAD_BYTES:
@@ -274,6 +286,7 @@ async def _download(
     bot_token: str,
     allowed_hosts: frozenset[str],
     max_bytes: int,
+    keep: bytearray | None,
 ) -> InspectedFile:
     headers = {
         hdrs.AUTHORIZATION: f"Bearer {bot_token}",
@@ -292,7 +305,7 @@ async def _download(
             timeout=DOWNLOAD_TIMEOUT,
         ) as response:
             if response.status not in _REDIRECT_STATUSES:
-                return await _read(response, subject, max_bytes)
+                return await _read(response, subject, max_bytes, keep)
             location = response.headers.get(hdrs.LOCATION)
         if not location:
             raise subject.reject(RejectReason.DOWNLOAD_FAILED, "redirect without a Location")
@@ -312,6 +325,7 @@ async def _inspect(
     allowed_hosts: frozenset[str],
     max_bytes: int,
     slack: AsyncWebClient | None,
+    examine: Examine | None,
 ) -> InspectedFile:
     meta = await _metadata(file, _subject(file, file_id, max_bytes), slack)
     subject = _subject(meta, file_id, max_bytes)
@@ -327,19 +341,29 @@ async def _inspect(
     except ValueError:
         raise subject.reject(RejectReason.DOWNLOAD_FAILED, "malformed download URL") from None
     uploader = meta.get("user")
+    keep = bytearray() if examine is not None else None
     try:
-        async with asyncio.timeout(DOWNLOAD_SECONDS):
-            inspected = await _download(
-                http,
-                url,
-                subject,
-                bot_token=bot_token,
-                allowed_hosts=allowed_hosts,
-                max_bytes=max_bytes,
-            )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        detail = f"download: {type(exc).__name__}"
-        raise subject.reject(RejectReason.DOWNLOAD_FAILED, detail) from None
+        try:
+            async with asyncio.timeout(DOWNLOAD_SECONDS):
+                inspected = await _download(
+                    http,
+                    url,
+                    subject,
+                    bot_token=bot_token,
+                    allowed_hosts=allowed_hosts,
+                    max_bytes=max_bytes,
+                    keep=keep,
+                )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            detail = f"download: {type(exc).__name__}"
+            raise subject.reject(RejectReason.DOWNLOAD_FAILED, detail) from None
+        if examine is not None and keep is not None:
+            # After the download's connection is closed: the examination may take a while.
+            findings = await examine(bytes(keep), _FORMATS[inspected.mimetype])
+            inspected = replace(inspected, findings=tuple(findings))
+    finally:
+        if keep is not None:
+            keep.clear()  # the only copy left of the bytes (`bytes(keep)` died with the call)
     if isinstance(uploader, str) and uploader:
         return replace(inspected, uploader=uploader)
     return inspected
@@ -353,13 +377,15 @@ async def inspect_file(
     allowed_hosts: frozenset[str],
     max_bytes: int,
     slack: AsyncWebClient | None = None,
+    examine: Examine | None = None,
 ) -> InspectedFile:
     """Download a file a customer shared (a `files` item of a `message` event, or the `file` of
     `file_shared`) and describe it, or raise `UploadRejected`.
 
     `slack` resolves Slack Connect stubs and bare ids through `files.info`. `allowed_hosts` are
     the hosts the bot token may be sent to; `max_bytes` caps the download whatever the file's
-    metadata or the response's Content-Length say.
+    metadata or the response's Content-Length say. `examine`, when given, looks at the bytes
+    of an accepted file before they are dropped; its answer is the result's `findings`.
     """
     file_id = file.get("id")
     if not isinstance(file_id, str) or not file_id:
@@ -375,6 +401,7 @@ async def inspect_file(
             allowed_hosts=hosts,
             max_bytes=max_bytes,
             slack=slack,
+            examine=examine,
         )
     except UploadRejected as exc:
         log.info("upload %s refused: %s", file_id, exc)

@@ -143,6 +143,14 @@ class AddDocument(_Event):
     document: Document
 
 
+class SendAnyway(_Event):
+    """The customer sends a document with pre-check findings to review as it is."""
+
+    name: Literal["send_anyway"] = "send_anyway"
+    kind: DocKind
+    revision: int = Field(ge=1)  # the revision the findings were told about
+
+
 class SubmitDocuments(_Event):
     name: Literal["submit_documents"] = "submit_documents"
 
@@ -254,6 +262,7 @@ FlowEvent = Annotated[
     | CreateInstance
     | ChooseRole
     | AddDocument
+    | SendAnyway
     | SubmitDocuments
     | ApproveDocument
     | RejectDocument
@@ -456,8 +465,6 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
                 )
             )
         case AddDocument(document=document):
-            missing_before = missing_documents(before) or rejected_documents(before)
-            missing_after = missing_documents(after) or rejected_documents(after)
             if stage == "qualification.review":
                 # A replacement during the review: the reviewer sees the new version on the
                 # round's card, and is told it arrived.
@@ -469,8 +476,16 @@ def _effects(before: Onboarding, after: Onboarding, event: FlowEvent) -> list[Ef
                         labels={"document": document_spec(document.kind).name_key},
                     )
                 )
-            elif missing_before and not missing_after and stage not in WAITING_STAGES:
+            elif _outstanding(before) and not _outstanding(after) and stage not in WAITING_STAGES:
                 # The last document is in: the prompt with the "submit for review" button.
+                effects.append(
+                    PostStepPrompt(step=after.step, stage=stage, next_action=next_action(after))
+                )
+        case SendAnyway(kind=kind):
+            if stage == "qualification.review":
+                # Now it is in review: the card gets its verdict buttons.
+                effects.append(UpdateDocumentReview(document=kind))
+            elif _outstanding(before) and not _outstanding(after) and stage not in WAITING_STAGES:
                 effects.append(
                     PostStepPrompt(step=after.step, stage=stage, next_action=next_action(after))
                 )
@@ -581,6 +596,20 @@ def missing_documents(onboarding: Onboarding) -> tuple[DocKind, ...]:
     return tuple(k for k in documents_for(onboarding.role) if k not in onboarding.documents)
 
 
+def unconfirmed_documents(onboarding: Onboarding) -> tuple[DocKind, ...]:
+    """Documents with pre-check findings the customer has not yet chosen to send anyway."""
+    return tuple(kind for kind, doc in onboarding.documents.items() if doc.awaits_customer)
+
+
+def _outstanding(onboarding: Onboarding) -> bool:
+    """Something stands between the documents and a submission."""
+    return bool(
+        missing_documents(onboarding)
+        or rejected_documents(onboarding)
+        or unconfirmed_documents(onboarding)
+    )
+
+
 def rejected_documents(onboarding: Onboarding) -> tuple[DocKind, ...]:
     """Documents rejected and not replaced yet."""
     return tuple(
@@ -597,6 +626,7 @@ NEXT_KEYS = (
     "next.submit_documents",
     "next.wait_document_review",
     "next.replace_documents",
+    "next.confirm_findings",
     "next.resubmit_documents",
     "next.choose_number_path",
     "next.confirm_400",
@@ -625,21 +655,21 @@ def next_action(onboarding: Onboarding) -> MessageRef:
             missing = missing_documents(ob)
             if missing:
                 return MessageRef(key="next.upload_documents", params={"count": str(len(missing))})
-            return MessageRef(key="next.submit_documents")
+            return _confirm_findings(ob) or MessageRef(key="next.submit_documents")
         case "qualification.review":
             rejected = rejected_documents(ob)
             if rejected:  # replaced at once, then reviewed with the rest of the round
                 return MessageRef(
                     key="next.replace_documents", params={"count": str(len(rejected))}
                 )
-            return MessageRef(key="next.wait_document_review")
+            return _confirm_findings(ob) or MessageRef(key="next.wait_document_review")
         case "qualification.rework":
             rejected = rejected_documents(ob)
             if rejected:
                 return MessageRef(
                     key="next.replace_documents", params={"count": str(len(rejected))}
                 )
-            return MessageRef(key="next.resubmit_documents")
+            return _confirm_findings(ob) or MessageRef(key="next.resubmit_documents")
         case "numbers.choose":
             return MessageRef(key="next.choose_number_path")
         case "numbers.confirm_400":
@@ -668,6 +698,13 @@ def next_action(onboarding: Onboarding) -> MessageRef:
             return MessageRef(key="next.console_first")
         case value:
             return MessageRef(key=f"next.{value}")
+
+
+def _confirm_findings(onboarding: Onboarding) -> MessageRef | None:
+    unconfirmed = unconfirmed_documents(onboarding)
+    if not unconfirmed:
+        return None
+    return MessageRef(key="next.confirm_findings", params={"count": str(len(unconfirmed))})
 
 
 def available_events(onboarding: Onboarding, actor_role: ActorRole) -> list[str]:

@@ -112,6 +112,41 @@ class RejectedNotReplaced(FlowError):
         )
 
 
+class FindingsNotConfirmed(FlowError):
+    """Submission refused: the pre-check saw something wrong with these documents and the
+    customer has neither replaced them nor chosen to send them anyway."""
+
+    key = "errors.findings_not_confirmed"
+
+    def __init__(self, kinds: Iterable[DocKind]) -> None:
+        self.kinds = tuple(kinds)
+        super().__init__(
+            f"findings not confirmed: {', '.join(k.value for k in self.kinds)}",
+            params={"count": str(len(self.kinds))},
+        )
+
+
+class AwaitsCustomer(FlowError):
+    """A verdict on a document the customer may still replace: it has findings they have not
+    chosen to send anyway, so it is not in review yet."""
+
+    key = "errors.awaits_customer"
+
+    def __init__(self, kind: DocKind) -> None:
+        self.kind = kind
+        super().__init__(f"{kind.value} awaits the customer's choice")
+
+
+class NoFindings(FlowError):
+    """ "Send anyway" on a document with nothing to send anyway (or already sent)."""
+
+    key = "errors.no_findings"
+
+    def __init__(self, kind: DocKind) -> None:
+        self.kind = kind
+        super().__init__(f"{kind.value} has no findings to confirm")
+
+
 class StaleRevision(FlowError):
     """A verdict on a revision that has been replaced since the reviewer looked at it."""
 
@@ -270,6 +305,9 @@ def error_keys() -> frozenset[str]:
         DocumentNotRequired,
         MissingDocuments,
         RejectedNotReplaced,
+        FindingsNotConfirmed,
+        AwaitsCustomer,
+        NoFindings,
         StaleRevision,
         AlreadyReviewed,
         AlreadyApproved,

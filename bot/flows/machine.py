@@ -31,14 +31,17 @@ from bot.flows.catalogue import CHECKLISTS, ChecklistItem, documents_for
 from bot.flows.errors import (
     AlreadyApproved,
     AlreadyReviewed,
+    AwaitsCustomer,
     DocumentNotRequired,
     EventNotAllowed,
+    FindingsNotConfirmed,
     Gate,
     GateNotPassed,
     IncompleteChecklist,
     InputField,
     InvalidValue,
     MissingDocuments,
+    NoFindings,
     NotPermitted,
     RejectedNotReplaced,
     SipStageOutOfOrder,
@@ -142,6 +145,13 @@ class OnboardingChart(StateChart[ChartModel]):
         | qualification.in_review.to.itself(
             internal=True, validators=[_MAY, "document_required", "replaceable_in_review"]
         )
+    )
+    # The pre-check saw something wrong with a file; the customer sends it to review as it is
+    # (replacing it is an `add_document`).
+    send_anyway = (
+        qualification.collecting.to.itself(internal=True, validators=[_MAY, "findings_open"])
+        | qualification.rework.to.itself(internal=True, validators=[_MAY, "findings_open"])
+        | qualification.in_review.to.itself(internal=True, validators=[_MAY, "findings_open"])
     )
     submit_documents = qualification.collecting.to(
         qualification.in_review, validators=[_MAY, "documents_ready"]
@@ -263,6 +273,18 @@ class OnboardingChart(StateChart[ChartModel]):
         rejected = [kind for kind, doc in ob.documents.items() if doc.verdict is Verdict.REJECTED]
         if rejected:
             raise RejectedNotReplaced(rejected)
+        unconfirmed = [kind for kind, doc in ob.documents.items() if doc.awaits_customer]
+        if unconfirmed:
+            raise FindingsNotConfirmed(unconfirmed)
+
+    def findings_open(self, kind: DocKind, revision: int) -> None:
+        doc = self.onboarding.documents.get(kind)
+        if doc is None:
+            raise UnknownDocument(kind.value)
+        if revision != doc.revision:
+            raise StaleRevision(kind.value, revision, doc.revision)
+        if not doc.awaits_customer:
+            raise NoFindings(kind)
 
     def verdict_applies(self, kind: DocKind, revision: int) -> None:
         doc = self.onboarding.documents.get(kind)
@@ -270,6 +292,8 @@ class OnboardingChart(StateChart[ChartModel]):
             raise UnknownDocument(kind.value)
         if revision != doc.revision:
             raise StaleRevision(kind.value, revision, doc.revision)
+        if doc.awaits_customer:
+            raise AwaitsCustomer(kind)
         if doc.verdict is not Verdict.PENDING:
             # One verdict per revision: a second click (or a second reviewer) changes nothing.
             raise AlreadyReviewed(kind.value, doc.verdict.value)

@@ -116,6 +116,16 @@ class Document(BaseModel):
     reason: str | None = None  # why it was rejected
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    # What the pre-check saw wrong with the file (`bot.documents.precheck.Finding` values):
+    # metadata about the file, never its contents. A document with findings goes to review
+    # only once the customer chose to send it anyway (`findings_confirmed`) or replaced it.
+    findings: tuple[str, ...] = ()
+    findings_confirmed: bool = False
+
+    @property
+    def awaits_customer(self) -> bool:
+        """Has findings the customer has not yet chosen to send anyway."""
+        return bool(self.findings) and not self.findings_confirmed
 
 
 class InstanceInfo(BaseModel):

@@ -112,8 +112,13 @@ class ChartModel:
                 "reason": None,
                 "reviewed_by": None,
                 "reviewed_at": None,
+                "findings_confirmed": False,
             }
         )
+
+    def on_send_anyway(self, kind: DocKind) -> None:
+        doc = self.onboarding.documents[kind]
+        self.onboarding.documents[kind] = doc.model_copy(update={"findings_confirmed": True})
 
     def on_submit_documents(self) -> None:
         self.onboarding.document_round += 1

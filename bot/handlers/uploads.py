@@ -3,8 +3,10 @@
 A file shared in the tenant's channel (or in a direct message by someone who belongs to a
 tenant) is recognised from the message text or the file name, fetched from Slack's file host
 with the bot token, checked (size, real type by magic bytes, duplicates, whether this role needs
-it), described by its metadata and sha256, and the bytes are dropped. The customer gets the
-verdict as a reply in the file's thread.
+it), looked at by the pre-check (too small, blurry, no seal…), described by its metadata, sha256
+and findings, and the bytes are dropped. The customer gets the verdict as a reply in the file's
+thread; when the pre-check found something, with "Upload again" and "Send anyway": such a
+document goes to review only once sent anyway (or replaced).
 """
 
 from __future__ import annotations
@@ -26,21 +28,25 @@ from bot.documents import (
     classify,
     inspect_file,
 )
-from bot.flows.catalogue import documents_for
+from bot.documents.precheck import SENT_ANYWAY_KEY, UPLOAD_AGAIN_HOW_KEY
+from bot.flows.catalogue import document_spec, documents_for
 from bot.flows.effects import MessageRef
-from bot.flows.engine import SubmitScript
+from bot.flows.engine import SendAnyway, SubmitScript
+from bot.flows.errors import FlowError
 from bot.flows.machine import leaf
 from bot.flows.model import Actor, DocKind
 from bot.handlers.access import may_act_for, tenant_for, tenant_of_channel, tenant_of_user
 from bot.handlers.acks import answers_at_commit
+from bot.handlers.clicks import Click
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.ids import ActionId, action_pattern
-from bot.mrkdwn import typed_text
+from bot.mrkdwn import mention, typed_text
 from bot.services import Services
 from bot.state import TenantRecord
 from bot.views.kit import Message
+from bot.views.reviews import ReviewRef, parse_review
 from bot.views.text import render
-from bot.views.uploads import pick_menu
+from bot.views.uploads import findings_reply, findings_settled, pick_menu
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,13 @@ async def take_document(
     catalog, lang = services.catalog, record.lang
     settings = services.settings
     assert settings.slack_bot_token is not None
+    # Only a file known to be a document is looked at: one the customer still has to name
+    # from the menu is fetched again, and checked, once they have.
+    examine = (
+        services.prechecks.for_document(stamped=document_spec(kind).stamped)
+        if kind is not None
+        else None
+    )
     try:
         inspected = await inspect_file(
             services.http,
@@ -97,6 +110,7 @@ async def take_document(
             allowed_hosts=settings.slack_file_hosts,
             max_bytes=settings.max_upload_bytes,
             slack=client,
+            examine=examine,
         )
     except UploadRejected as exc:
         log.info("upload %s refused: %s", upload.file.get("id"), exc.reason.value)
@@ -120,7 +134,13 @@ async def take_document(
     except EXPECTED as exc:
         await _reply(client, upload, explain(exc, catalog, lang))
         return
-    await _reply(client, upload, render(check.message, catalog, lang))
+    received = render(check.message, catalog, lang)
+    if check.ok and inspected.findings:
+        ref = ReviewRef(t=record.tenant_id, k=kind.value, r=(check.replaces_revision or 0) + 1)
+        reply = findings_reply(catalog, lang, ref, kind, inspected.findings, received)
+        await _reply(client, upload, reply)
+    else:
+        await _reply(client, upload, received)
     if check.ok:
         await services.runner.drain(record.tenant_id)
 
@@ -237,5 +257,75 @@ async def on_pick_document(
     await take_document(services, client, actor, record, upload, kind)
 
 
+def _findings_ref(action: dict[str, Any]) -> tuple[ReviewRef, DocKind]:
+    ref = parse_review(action.get("value"))
+    if ref is None or ref.k is None or ref.k not in DocKind.__members__.values():
+        raise FlowError("malformed button value")
+    return ref, DocKind(ref.k)
+
+
+async def on_send_anyway(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """The customer sends a document with findings to review as it is."""
+    await ack()
+    click = Click.of(body, context, client, respond)
+    services = click.services
+    record: TenantRecord | None = None
+    try:
+        ref, kind = _findings_ref(action)
+        record = await tenant_for(services.onboardings, services.memberships, ref.t, click.actor)
+        record = await services.onboardings.act(
+            ref.t, SendAnyway(kind=kind, revision=ref.r), click.actor
+        )
+    except EXPECTED as exc:
+        await click.refuse(exc, record.lang if record else None)
+        return
+    catalog, lang = services.catalog, record.lang
+    document = catalog.t(lang, document_spec(kind).name_key)
+    note = catalog.t(lang, SENT_ANYWAY_KEY, user=mention(click.actor.user_id), document=document)
+    message = body.get("message") or {}
+    try:
+        await client.chat_update(
+            channel=click.channel,
+            ts=str(message.get("ts") or ""),
+            **findings_settled(str(message.get("text") or ""), note),
+        )
+    except SlackApiError as exc:
+        log.warning("could not update a findings reply: %s", exc.response.get("error"))
+    await services.runner.drain(ref.t)
+
+
+async def on_upload_again(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """How to replace a document with findings, told to the clicker only; nothing changes
+    (the document stays out of review until replaced or sent anyway)."""
+    await ack()
+    click = Click.of(body, context, client, respond)
+    services = click.services
+    try:
+        ref, kind = _findings_ref(action)
+        record = await tenant_for(services.onboardings, services.memberships, ref.t, click.actor)
+    except EXPECTED as exc:
+        await click.refuse(exc)
+        return
+    lang = await click.lang(record.lang)
+    document = services.catalog.t(lang, document_spec(kind).name_key)
+    await click.tell(services.catalog.t(lang, UPLOAD_AGAIN_HOW_KEY, document=document))
+
+
 def register(app: AsyncApp) -> None:
     app.action(action_pattern(ActionId.PICK_DOCUMENT))(answers_at_commit(on_pick_document))
+    app.action(action_pattern(ActionId.SEND_ANYWAY))(answers_at_commit(on_send_anyway))
+    app.action(action_pattern(ActionId.UPLOAD_AGAIN))(answers_at_commit(on_upload_again))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.documents import format_size
+from bot.documents import finding_short_key, format_size
 from bot.flows.catalogue import document_spec, documents_for, role_name_key
 from bot.flows.errors import InputField
 from bot.flows.model import Document, Verdict
@@ -85,6 +85,12 @@ def _document_block(
     )
     verdict = _verdict_line(catalog, lang, doc.verdict, doc.reviewed_by, doc.reason)
     lines = [f"*{name}*", details]
+    if doc.findings:
+        found = catalog.t(lang, "reviews.list_separator").join(
+            catalog.t(lang, finding_short_key(f)) for f in doc.findings
+        )
+        key = "reviews.findings_waiting" if doc.awaits_customer else "reviews.findings_sent"
+        lines.append(catalog.t(lang, key, findings=found))
     if doc.rejected_before is not None:
         # A replacement of a file the reviewer turned down: say so, with what was wrong.
         lines.append(
@@ -97,7 +103,7 @@ def _document_block(
         )
     lines.append(verdict)
     blocks: list[Block] = [*sections("\n".join(lines))]
-    if doc.verdict is Verdict.PENDING:
+    if doc.verdict is Verdict.PENDING and not doc.awaits_customer:
         ref = ReviewRef(t=record.tenant_id, k=doc.kind.value, r=doc.revision).encode()
         blocks.append(
             actions(

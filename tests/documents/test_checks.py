@@ -174,6 +174,8 @@ def test_the_record_holds_metadata_only() -> None:
         "reason": None,
         "reviewed_by": None,
         "reviewed_at": None,
+        "findings": (),
+        "findings_confirmed": False,
     }
 
 

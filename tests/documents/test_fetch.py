@@ -15,7 +15,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 import bot.documents
-from bot.documents import InspectedFile, RejectReason, UploadRejected, inspect_file
+from bot.documents import FileFormat, InspectedFile, RejectReason, UploadRejected, inspect_file
 from bot.i18n import Lang, load_catalog
 from tests.documents import samples
 from tests.documents.conftest import CHANNEL, CUSTOMER, PARTNER, FileServer
@@ -512,3 +512,47 @@ async def test_an_a4_scan_at_300_dpi_is_not_a_bomb(
     inspected = await inspect(session, fake, file)
 
     assert inspected.mimetype == "image/jpeg"
+
+
+async def test_the_pre_check_sees_the_whole_file_once_and_only_its_findings_are_kept(
+    fake: FakeSlack, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    content = samples.pdf(padding=300_000)  # several reads
+    file = fake.add_file(content, "licence.pdf", uploader=CUSTOMER, channel=CHANNEL)
+    seen: list[tuple[str, FileFormat]] = []
+
+    async def examine(data: bytes, fmt: FileFormat) -> tuple[str, ...]:
+        seen.append((hashlib.sha256(data).hexdigest(), fmt))
+        return ("pdf_empty",)
+
+    inspected = await inspect_file(
+        session,
+        file,
+        bot_token=fake.bot_token,
+        allowed_hosts=frozenset({fake.file_host}),
+        max_bytes=20 * MB,
+        examine=examine,
+    )
+
+    assert seen == [(hashlib.sha256(content).hexdigest(), FileFormat.PDF)]
+    assert inspected.findings == ("pdf_empty",)
+    assert_no_bytes_leaked(caplog, inspected)
+
+
+async def test_a_refused_file_is_never_examined(
+    fake: FakeSlack, session: aiohttp.ClientSession
+) -> None:
+    file = fake.add_file(samples.docx(), "form.pdf", uploader=CUSTOMER, channel=CHANNEL)
+
+    async def examine(data: bytes, fmt: FileFormat) -> tuple[str, ...]:
+        raise AssertionError("a refused file was examined")
+
+    with pytest.raises(UploadRejected):
+        await inspect_file(
+            session,
+            file,
+            bot_token=fake.bot_token,
+            allowed_hosts=frozenset({fake.file_host}),
+            max_bytes=20 * MB,
+            examine=examine,
+        )

@@ -13,16 +13,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.documents.formats import FileFormat
+from tests.documents.scans import encode, page, seal, text_pdf
 from tests.fakeslack.driver import Reply, SlackDriver, checkboxes, text_input
 from tests.fakeslack.server import FakeSlack
 from tests.fakeslack.state import Message, View
 
 JSON = dict[str, Any]
 
-# Minimal files whose first bytes are what they claim (the bot checks magic bytes, not names).
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+# Real files the pre-check finds nothing wrong with (a PDF of text; a sharp, stamped scan), so a
+# journey's documents go to review as they are. Bytes appended after their end (as `tagged` and
+# `unique_pdf` do, to make each file distinct) are ignored by every reader.
+PDF = text_pdf("Qualification document")
+_SCAN = seal(page(800, 560))
+PNG = encode(_SCAN, FileFormat.PNG)
+JPEG = encode(_SCAN, FileFormat.JPEG, quality=70)
 DOCX = b"PK\x03\x04" + b"\x14\x00\x06\x00" + b"word/document.xml" + b"\x00" * 32
 
 

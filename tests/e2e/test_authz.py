@@ -481,6 +481,20 @@ BUTTONS = [
         NOT_YOURS,
     ),
     Action(
+        "upload.again",
+        CUSTOMERS_AND_STAFF,
+        click("upload.again", forged(k="business_license", r=1)),
+        _nothing,
+        NOT_YOURS,
+    ),
+    Action(
+        "upload.send_anyway",
+        CUSTOMERS_AND_STAFF,  # past who they are; the flow then refuses a manager
+        click("upload.send_anyway", forged(k="business_license", r=1)),
+        past_authorization(NOT_YOURS),
+        NOT_YOURS,
+    ),
+    Action(
         "review.document.approve",
         SES,
         click("review.document.approve", forged(k="business_license", r=1)),

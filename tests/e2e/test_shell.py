@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.documents.scans import text_pdf
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = re.compile(r"(?:^|\n)(customer|se|manager)> $")
 BUTTON = re.compile(r"^\s*\[(\d+)\] (.*)$", re.MULTILINE)
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = text_pdf("Qualification document")  # one the pre-check finds nothing wrong with
 
 
 @dataclass

@@ -49,6 +49,7 @@ ALL_EVENTS = [
     "create_instance",
     "choose_role",
     "add_document",
+    "send_anyway",
     "submit_documents",
     "approve_document",
     "reject_document",
@@ -93,7 +94,15 @@ def _arguments(name: str, ob: Onboarding, draw: Any) -> dict[str, Any]:
             # Mostly what is still missing or was rejected, so reviews happen; sometimes anything.
             wanted = missing_documents(ob) or rejected_documents(ob) or tuple(DocKind)
             kind = pick(*(wanted * 4), *DocKind)
-            return {"document": document(kind).model_dump()}
+            # Sometimes the pre-check found something: the document waits for "send anyway".
+            findings = pick((), (), ("blurry",))
+            return {
+                "document": document(kind).model_copy(update={"findings": findings}).model_dump()
+            }
+        case "send_anyway":
+            kind = pick(*(ob.documents or DocKind))
+            current = ob.documents[kind].revision if kind in ob.documents else 1
+            return {"kind": kind, "revision": pick(current, current, current + 1)}
         case "approve_document" | "reject_document":
             kind = pick(*(ob.documents or DocKind))
             current = ob.documents[kind].revision if kind in ob.documents else 1
@@ -166,9 +175,15 @@ def _next_move(ob: Onboarding, draw: Any) -> tuple[FlowEvent, Actor] | None:
             todo = missing_documents(ob) or rejected_documents(ob)
             if todo:
                 return event("add_document", document=document(todo[0]).model_dump()), CUSTOMER
+            waiting = [(k, d) for k, d in ob.documents.items() if d.awaits_customer]
+            if waiting:
+                kind, doc = waiting[0]
+                return event("send_anyway", kind=kind, revision=doc.revision), CUSTOMER
             return event("submit_documents"), CUSTOMER
         case "qualification.review":
             kind, doc = next((k, d) for k, d in ob.documents.items() if d.verdict == "pending")
+            if doc.awaits_customer:
+                return event("send_anyway", kind=kind, revision=doc.revision), CUSTOMER
             return verdict("document", doc.revision, kind=kind), SE
         case "numbers.choose":
             return event("choose_number_path", path=draw(st.sampled_from(list(NumberPath)))), (
