@@ -344,7 +344,7 @@ class CccApi:
             for item in await self._all_pages(page)
             if item.State in tuple(ReviewState)
         ]
-        reviews.sort(key=lambda r: (r.created_at or datetime.min.replace(tzinfo=UTC)), reverse=True)
+        reviews.sort(key=lambda r: r.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         return reviews
 
     async def numbers(self, key: CloudKey, sdk_app_id: int) -> list[str]:
@@ -412,4 +412,3 @@ class CccApi:
             if not batch or len(items) >= total:
                 break
         return items
-

@@ -552,7 +552,7 @@ def _int(
 ) -> int:
     if name not in p or p[name] is None:
         if required:
-            raise ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")  # fmt: skip
+            raise ApiError("MissingParameter", f"The request is missing parameter `{name}`.")
         return default
     value = p[name]
     if isinstance(value, bool) or not isinstance(value, int):
