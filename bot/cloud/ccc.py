@@ -28,9 +28,11 @@ CCC is a global service: the SDK needs no region (an empty one sends no `X-TC-Re
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -195,14 +197,17 @@ class RateLimiter:
             self._forget_idle()
             bucket = self._buckets[secret_id] = _Bucket(self._burst, self._clock())
         async with bucket.lock:
-            while True:
-                now = self._clock()
-                bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
-                bucket.at = now
-                if bucket.tokens >= 1:
-                    bucket.tokens -= 1
-                    return
-                await self._sleep((1 - bucket.tokens) / self._rate)
+            now = self._clock()
+            bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.at) * self._rate)
+            bucket.at = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return
+            await self._sleep((1 - bucket.tokens) / self._rate)
+            # The token that filled while we slept is ours. Counting from when we woke (not when
+            # we meant to) loses what an oversleep accrued: slower, never faster, than `rate`.
+            bucket.tokens = 0.0
+            bucket.at = self._clock()
 
     def _forget_idle(self) -> None:
         """Drop buckets that have filled up again (nobody waits on them) once there are many."""
@@ -265,6 +270,7 @@ class CccApi:
         timeout: float = DEFAULT_TIMEOUT,
         limiter: RateLimiter | None = None,
         language: str = "en-US",
+        max_clients: int = 256,
     ) -> None:
         self._scheme, self._host = _endpoint(url)
         if timeout <= 0:
@@ -272,9 +278,26 @@ class CccApi:
         self._timeout = timeout
         self._limiter = limiter or RateLimiter()
         self._language = language
+        self._max_clients = max_clients
+        self._clients: OrderedDict[tuple[str, str], CccClient] = OrderedDict()
         silence_sdk_logger()
 
-    def _client(self, key: CloudKey) -> CccClient:
+    async def _client(self, key: CloudKey) -> CccClient:
+        """The SDK client of `key`, kept for later calls: building one costs tens of
+        milliseconds (httpx loads the CA bundle), so it is built once per key, off the loop.
+        Keep-alive stays off, so a client holds no socket between calls and a dropped one
+        needs no closing."""
+        ident = (key.secret_id, hashlib.sha256(key.secret_key.encode()).hexdigest())
+        client = self._clients.get(ident)
+        if client is None:
+            client = await asyncio.to_thread(self._new_client, key)
+            self._clients[ident] = client
+            while len(self._clients) > self._max_clients:
+                self._clients.popitem(last=False)
+        self._clients.move_to_end(ident)
+        return client
+
+    def _new_client(self, key: CloudKey) -> CccClient:
         # The SDK's own socket timeout is a backstop; asyncio.timeout bounds the whole call.
         http = HttpProfile(
             protocol=self._scheme,
@@ -284,13 +307,20 @@ class CccApi:
         profile = ClientProfile(httpProfile=http, language=self._language)
         return CccClient(Credential(key.secret_id, key.secret_key), "", profile)
 
+    async def aclose(self) -> None:
+        """Close the kept SDK clients (at shutdown)."""
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            await client.close()
+
     async def _call(self, key: CloudKey, action: str, request: Any) -> Any:
         """Send one request and return the SDK's response model, or raise CloudError."""
         await self._limiter.acquire(key.secret_id)
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._client(key) as client:
-                    return await getattr(client, action)(request)
+                client = await self._client(key)
+                return await getattr(client, action)(request)
         except TimeoutError:
             error = CloudError(ErrorKind.TIMEOUT, "Timeout")
         except httpx.TimeoutException:
@@ -303,6 +333,7 @@ class CccApi:
         except (ValueError, KeyError, TypeError, AttributeError):
             # The answer was not the documented JSON (json.JSONDecodeError is a ValueError).
             error = CloudError(ErrorKind.UNAVAILABLE, "UnparseableResponse")
+        # Raised outside the handler, so no SDK exception (with the server's text) is chained.
         log.info("cloud API %s with key %s failed: %s", action, key.masked, error)
         raise error
 
