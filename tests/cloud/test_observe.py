@@ -15,6 +15,7 @@ from tests.fakeccc.fixtures import KEY
 from tests.fakeccc.server import Account, FakeCcc, Staff
 
 APP = 1400000001
+CATALOG = load_catalog()
 
 
 @pytest.fixture
@@ -25,9 +26,8 @@ async def api(fake_ccc: FakeCcc) -> AsyncIterator[CccApi]:
 
 
 def test_every_message_exists_in_both_languages() -> None:
-    catalog = load_catalog()
-    require_keys(catalog, MESSAGE_KEYS)
-    assert set(catalog.keys_under("cloud.observed")) == MESSAGE_KEYS
+    require_keys(CATALOG, MESSAGE_KEYS)
+    assert set(CATALOG.keys_under("cloud.observed")) == MESSAGE_KEYS
 
 
 @pytest.mark.parametrize("step", [Step.ACCOUNT, Step.REAL_NAME, Step.LIVE])
@@ -42,7 +42,7 @@ async def test_account_and_real_name_are_not_checked(
 async def test_no_instance_yet(api: CccApi, ccc_account: Account) -> None:
     seen = await observe(api, KEY, Step.INSTANCE, Known(instance_name="Acme"))
     assert (seen.status, seen.message) == (Status.NOT_YET, "cloud.observed.instance.none")
-    text = load_catalog().t(Lang.EN, seen.message, **seen.params)
+    text = CATALOG.t(Lang.EN, seen.message, **seen.params)
     assert text == "The cloud API shows no call-center instance on this account yet."
 
 
@@ -98,7 +98,7 @@ async def test_qualification_follows_the_review(api: CccApi, ccc_account: Accoun
     seen = await observe(api, KEY, Step.QUALIFICATION, Known())
     assert seen.status is Status.REJECTED
     assert seen.params["message"] == "营业执照未加盖公章 <请重新上传>"
-    zh = load_catalog().t(Lang.ZH, seen.message, **seen.params)
+    zh = CATALOG.t(Lang.ZH, seen.message, **seen.params)
     assert zh == "云 API 显示 *Acme* 的企业资质审核被驳回：营业执照未加盖公章 <请重新上传>"
 
     ccc_account.companies[0].message = ""
@@ -212,9 +212,9 @@ async def test_errors_propagate_and_have_a_message(
         await observe(api, KEY, Step.QUALIFICATION, Known())
     key, params = error_message(caught.value)
     assert key == "cloud.observed.error.no_permission"
-    assert "ccc:Describe*" in load_catalog().t(Lang.EN, key, **params)
+    assert "ccc:Describe*" in CATALOG.t(Lang.EN, key, **params)
     invalid = error_message(CloudError(ErrorKind.INVALID, "InvalidParameter"))
     assert invalid == ("cloud.observed.error.invalid", {"code": "InvalidParameter"})
     for kind in ErrorKind:
         key, params = error_message(CloudError(kind, "X"))
-        assert load_catalog().t(Lang.ZH, key, **params)
+        assert CATALOG.t(Lang.ZH, key, **params)
