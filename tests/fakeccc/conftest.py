@@ -1,0 +1,3 @@
+from tests.fakeccc.fixtures import ccc_account, fake_ccc
+
+__all__ = ["ccc_account", "fake_ccc"]
