@@ -124,7 +124,9 @@ async def _key(req: CommandRequest) -> Message | None:
     except EXPECTED as exc:
         return refusal(req, exc)
     trigger = str(req.payload.get("trigger_id") or "")
-    failed = await open_key_form(services, services.slack, trigger, record, req.lang, "")
+    failed = await open_key_form(
+        services, services.slack, trigger, record, req.lang, req.channel_id
+    )
     return say(req, failed) if failed else None
 
 
