@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,11 +36,11 @@ from bot.handlers.access import (
     tenant_of_user,
 )
 from bot.handlers.acks import answers_at_ack
-from bot.handlers.clicks import TRIGGER_ERRORS
+from bot.handlers.clicks import TRIGGER_ERRORS, Click
 from bot.handlers.replies import EXPECTED, explain, tell
 from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
 from bot.i18n import Lang, lang_from_locale
-from bot.ids import CallbackId
+from bot.ids import ActionId, CallbackId, action_pattern
 from bot.mrkdwn import escape
 from bot.onboarding import ConversationError
 from bot.services import Services
@@ -212,5 +213,58 @@ async def on_key_submission(
     await tell(client, meta.c, actor.user_id, saved)
 
 
+async def on_open_key_form(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """*Give a cloud API key* on the customer's App Home (value: the tenant)."""
+    await ack()
+    click = Click.of(body, context, client, respond)
+    services = click.services
+    lang = await click.lang()
+    try:
+        if not services.vault.enabled:
+            raise KeysDisabled()
+        if click.actor.role is ActorRole.MANAGER:
+            raise ManagersWatch()
+        tenant_id = str(action.get("value") or "")
+        record = await tenant_for(
+            services.onboardings, services.memberships, tenant_id, click.actor
+        )
+    except EXPECTED as exc:
+        await _refuse_privately(click, services, exc, lang)
+        return
+    failed = await open_key_form(
+        services, client, str(body.get("trigger_id") or ""), record, lang, click.channel
+    )
+    if failed:
+        await _refuse_privately(click, services, None, lang, key=failed)
+
+
+async def _refuse_privately(
+    click: Click, services: Services, exc: Exception | None, lang: Lang, *, key: str = ""
+) -> None:
+    """A refusal for a click on App Home, which has no channel to answer in: a DM's ephemeral
+    message, or the one the click came from."""
+    text = explain(exc, services.catalog, lang) if exc else services.catalog.t(lang, key)
+    if click.channel:
+        await click.tell(text)
+        return
+    try:
+        opened = await click.client.conversations_open(users=click.actor.user_id)
+    except SlackApiError as exc:
+        log.warning(
+            "could not refuse %s privately: %s", click.actor.user_id, exc.response.get("error")
+        )
+        return
+    channel = str((opened.get("channel") or {}).get("id") or "")
+    await tell(click.client, channel, click.actor.user_id, text)
+
+
 def register(app: AsyncApp) -> None:
     app.view(CallbackId.CLOUD_KEY.value)(answers_at_ack(on_key_submission))
+    app.action(action_pattern(ActionId.OPEN_KEY_FORM))(answers_at_ack(on_open_key_form))

@@ -13,11 +13,11 @@ from typing import Any
 from bot.cloud.keys import SECRET_ID, SECRET_KEY, CloudKey
 from bot.cloud.vault import KeyInfo
 from bot.i18n import Catalog, Lang
-from bot.ids import CallbackId
+from bot.ids import ActionId, CallbackId
 from bot.mrkdwn import escape, mention
 from bot.views import kit
 from bot.views.forms import VALUE, View
-from bot.views.kit import Block, context, section
+from bot.views.kit import Block, actions, button, context, section
 from bot.views.refs import FormMeta
 from bot.views.stalls import when_text
 
@@ -108,3 +108,17 @@ def read_key_form(view: dict[str, Any]) -> CloudKey:
     if errors:
         raise KeyFormErrors(errors)
     return CloudKey(secret_id=secret_id, secret_key=secret_key)
+
+
+def home_key_blocks(
+    catalog: Catalog, lang: Lang, tenant_id: str, given: KeyInfo | None
+) -> list[Block]:
+    """On the customer's App Home: whether a key is kept (masked), and the button to give one
+    (or replace it)."""
+    if given is None:
+        text = catalog.t(lang, "cloud.key.home.none")
+        label = catalog.t(lang, "cloud.key.home.give")
+    else:
+        text = given_text(catalog, lang, "cloud.key.shown", given)
+        label = catalog.t(lang, "cloud.key.home.replace")
+    return [section(text), actions([button(label, ActionId.OPEN_KEY_FORM, tenant_id)])]

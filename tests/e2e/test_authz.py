@@ -494,6 +494,14 @@ def stall_value(w: World, tenant: Tenant) -> str:
 
 BUTTONS = [
     Action(
+        "cloudkey.open",  # on the customer's App Home
+        CUSTOMERS_AND_SES,
+        click("cloudkey.open", lambda w, t: t.id),
+        form_opened("form.cloud_key"),
+        NOT_YOURS,
+        refused_as=(("manager", KEY_MANAGERS),),
+    ),
+    Action(
         "step.event",
         CUSTOMERS_AND_SES,
         click("step.event", prompt_button("account", "confirm_account")),

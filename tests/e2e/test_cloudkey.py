@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     stored_values,
 )
 from tests.e2e.conversation import reply_text, view_text
-from tests.e2e.journey import Journey, message_text
+from tests.e2e.journey import Journey, message_text, texts
 from tests.fakeslack.driver import SlackDriver
 from tests.fakeslack.server import FakeSlack
 from tests.fakeslack.state import View
@@ -169,6 +169,40 @@ async def test_an_se_gives_a_key_from_the_ops_channel_and_purging_deletes_it(
     stored = await stored_values(keys)
     assert not any(tenant.encode() in v for k, v in stored.items() if k != keys.purges())
     assert await s.service.services.vault.info(tenant) is None
+
+
+async def test_the_customers_app_home_shows_the_key_and_opens_the_form(
+    with_keys: Served, fake: FakeSlack
+) -> None:
+    s = with_keys
+
+    async def home() -> str:
+        before = len(fake.calls("views.publish"))
+        await s.slack.app_home_opened(CUSTOMER_EN)
+        await fake.wait_for("views.publish", count=before + 1)
+        return texts(fake.home_views[CUSTOMER_EN].view.get("blocks"))
+
+    assert "No cloud API key is given yet" in await home()
+    [give] = [
+        e
+        for b in fake.home_views[CUSTOMER_EN].view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "cloudkey.open"
+    ]
+    assert give["text"]["text"] == "Give a cloud API key" and give["value"] == s.j.tenant
+    clicked = await s.slack.block_action(
+        give["action_id"],
+        give["value"],
+        user_id=CUSTOMER_EN,
+        view=fake.view_json(fake.home_views[CUSTOMER_EN]),
+    )
+    s.j.last_trigger = clicked.trigger_id
+    view = await s.j.opened_form("form.cloud_key")
+    await s.j.submit(view, {"secret_id": SECRET_ID, "secret_key": SECRET_KEY})
+    await s.j.wait_ephemeral(CUSTOMER_EN, "Saved")  # in the tenant's channel
+    shown = await home()
+    assert f"A key {MASKED} was given by <@{CUSTOMER_EN}>" in shown and SECRET_KEY not in shown
 
 
 async def test_help_lists_the_key_commands_to_those_who_may_run_them(with_keys: Served) -> None:
