@@ -9,6 +9,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.handlers import (
     actions,
+    cloudkey,
     commands,
     forms,
     home,
@@ -63,7 +64,18 @@ def create_app(services: Services, *, verify_requests: bool = True) -> AsyncApp:
     app.use(attach_services(services))
     app.use(take_event)
     app.use(resolve_actor)
-    for module in (commands, messages, actions, forms, uploads, home, reviews, staff, purge):
+    for module in (
+        commands,
+        messages,
+        actions,
+        forms,
+        uploads,
+        home,
+        reviews,
+        staff,
+        purge,
+        cloudkey,
+    ):
         module.register(app)
     app.error(on_error)
     return app

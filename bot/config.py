@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.cloud.secretbox import BadSecretsKey, secret_box
 from bot.flows.model import Step
 from bot.i18n import Lang
 from bot.mrkdwn import USER_ID
@@ -70,6 +71,7 @@ _SECRET_FIELDS = frozenset(
         "ticket_webhook_secret",
         "jira_api_token",
         "jira_email",
+        "secrets_key",
     }
 )
 
@@ -167,6 +169,11 @@ class Settings(BaseSettings):
     # (a 4xx that retrying cannot change gives up at once).
     ticket_max_attempts: int = Field(default=DEFAULT_TICKET_MAX_ATTEMPTS, ge=1, le=50)
 
+    # Tenants' read-only Tencent Cloud API keys (bot.cloud): the Fernet key(s) they are stored
+    # encrypted with (unset: no key can be given), and the TCCC API endpoint.
+    secrets_key: SecretStr | None = None
+    tccc_api_url: str = "https://ccc.tencentcloudapi.com"
+
     @field_validator("stalled_after_hours")
     @classmethod
     def _replaced(cls, value: str | None) -> None:
@@ -238,6 +245,37 @@ class Settings(BaseSettings):
             if value is None:
                 raise ValueError(f"{name.upper()} is needed by TICKET_BACKENDS")
         return self
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _secrets_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            secret_box(value.get_secret_value())
+        except BadSecretsKey as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("tccc_api_url")
+    @classmethod
+    def _tccc_api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("must be an https URL such as https://ccc.tencentcloudapi.com")
+        if not parts.hostname:
+            raise ValueError("must be an https URL with a host")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(
+                "must be the endpoint alone, with no path, such as https://ccc.tencentcloudapi.com"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def cloud_keys_enabled(self) -> bool:
+        """Whether tenants can give a cloud API key (`SECRETS_KEY` is set)."""
+        return self.secrets_key is not None
 
     @field_validator("slack_api_url")
     @classmethod

@@ -47,6 +47,8 @@ class ActionId(StrEnum):
     # Purging a tenant (SEs and managers): the buttons of the confirmation only they see.
     PURGE = "purge.confirm"  # value: tenant
     PURGE_CANCEL = "purge.cancel"
+    # Opens the form that takes a tenant's cloud API key (value: tenant).
+    OPEN_KEY_FORM = "cloudkey.open"
 
 
 class CallbackId(StrEnum):
@@ -61,6 +63,7 @@ class CallbackId(StrEnum):
     REJECT_DOCUMENT = "form.reject_document"
     REJECT_SCRIPT = "form.reject_script"
     SIP_NUMBER_ASSIGNED = "form.sip_number_assigned"
+    CLOUD_KEY = "form.cloud_key"
 
 
 def action_pattern(action: ActionId) -> re.Pattern[str]:

@@ -14,6 +14,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cloud.secretbox import secret_box
+from bot.cloud.vault import KeyVault
 from bot.config import Settings
 from bot.documents import KeywordTable
 from bot.documents.pool import PrecheckPool
@@ -99,6 +101,7 @@ class Services:
     sweeper: StallSweeper
     reporting: Reporting
     inbox: Inbox
+    vault: KeyVault  # tenants' cloud API keys (disabled without SECRETS_KEY)
     clock: Callable[[], datetime]
     prechecks: PrecheckPool = field(default_factory=PrecheckPool)  # uploads' first look
 
@@ -169,6 +172,13 @@ class Services:
             retention=settings.document_retention,
             forget_files=forget_files,
         )
+        vault = KeyVault(
+            redis,
+            keys,
+            secret_box(settings.secrets_key.get_secret_value()) if settings.secrets_key else None,
+            clock,
+            audit_maxlen=settings.audit_maxlen,
+        )
         return cls(
             settings=settings,
             catalog=catalog,
@@ -187,6 +197,7 @@ class Services:
             sweeper=sweeper,
             reporting=reporting,
             inbox=Inbox(redis, keys, ttl_seconds=settings.dedupe_ttl_seconds, clock=clock),
+            vault=vault,
             clock=clock,
         )
 

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 # Tencent Cloud SecretIds start with "AKID" and are 36 characters; keys are 32. Checked loosely
-# (letters and digits, a sane length) so that a changed format does not lock customers out.
-SECRET_ID = re.compile(r"^[A-Za-z0-9]{16,128}$")
+# beyond the prefix (letters and digits, a sane length) so that a longer format does not lock
+# customers out; the prefix catches the commonest slip, the two pasted the wrong way round.
+SECRET_ID = re.compile(r"^AKID[A-Za-z0-9]{12,124}$")
 SECRET_KEY = re.compile(r"^[A-Za-z0-9+/=]{16,128}$")
 
 

@@ -11,7 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.flows.engine import OverrideStep
 from bot.flows.model import Actor, Step
-from bot.handlers import purge, staff
+from bot.handlers import cloudkey, purge, staff
 from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
@@ -162,6 +162,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("move", _move, Audience.SES),
         *staff.SUBCOMMANDS,
         *purge.SUBCOMMANDS,
+        *cloudkey.SUBCOMMANDS,
     ]
 }
 
@@ -181,6 +182,9 @@ async def onboard(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltCont
         payload=command,
     )
     sub = SUBCOMMANDS.get(name.lower()) if name else SUBCOMMANDS["help"]
+    if sub is not None and sub.disabled and not sub.enabled(services.settings):
+        await ack(response_type="ephemeral", **say(req, sub.disabled))
+        return
     if sub is not None and sub.refused and not sub.visible_to(actor, services.settings):
         await ack(response_type="ephemeral", **say(req, sub.refused))
         return

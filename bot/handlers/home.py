@@ -13,7 +13,9 @@ from bot.handlers.access import tenant_of_user
 from bot.handlers.inbox import settles
 from bot.i18n import Lang
 from bot.services import Services
+from bot.views.cloudkey import home_key_blocks
 from bot.views.home import customer_home, se_home
+from bot.views.kit import Block
 from bot.views.summary import manager_home
 
 
@@ -32,7 +34,11 @@ async def build_home(services: Services, actor: Actor) -> dict[str, Any]:
         return se_home(mine, services.catalog, lang, now, services.policy)
     record = await tenant_of_user(store, services.memberships, actor.user_id)
     lang = await services.locales.lang_of(actor.user_id, record.lang if record else Lang.ZH)
-    return customer_home(record, services.catalog, lang)
+    extra: list[Block] = []
+    if record is not None and services.vault.enabled:
+        given = await services.vault.info(record.tenant_id)
+        extra = home_key_blocks(services.catalog, lang, record.tenant_id, given)
+    return customer_home(record, services.catalog, lang, extra)
 
 
 async def on_home_opened(

@@ -38,6 +38,11 @@ class Audience(StrEnum):
     STAFF = "staff"  # SEs and managers
     SES = "ses"  # solution engineers
     STARTERS = "starters"  # SEs, or everyone when no SE is configured
+    PARTICIPANTS = "participants"  # customers and SEs: those who act (managers watch)
+
+
+def _always(settings: Settings) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,14 @@ class Subcommand:
     # The content key that refuses someone outside the audience; None: they are shown help,
     # as for a subcommand that does not exist.
     refused: str | None = None
+    # Whether this deployment offers it (a feature its settings may leave off), and the content
+    # key that says so to whoever types it; help lists it only where it is offered.
+    enabled: Callable[[Settings], bool] = _always
+    disabled: str | None = None
 
     def visible_to(self, actor: Actor, settings: Settings) -> bool:
+        if not self.enabled(settings):
+            return False
         match self.audience:
             case Audience.STAFF:
                 return actor.role in (ActorRole.SE, ActorRole.MANAGER)
@@ -57,6 +68,8 @@ class Subcommand:
                 return actor.role is ActorRole.SE
             case Audience.STARTERS:
                 return not settings.onboarding_se_users or actor.role is ActorRole.SE
+            case Audience.PARTICIPANTS:
+                return actor.role is not ActorRole.MANAGER
         return True
 
 

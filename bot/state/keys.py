@@ -83,6 +83,11 @@ class Keys:
         """Held (SET NX PX) by the replica carrying out one effect right now."""
         return f"{self.prefix}:{{{_tenant(tenant_id)}}}:claim:{effect_id}"
 
+    def cloud_key(self, tenant_id: str) -> str:
+        """Hash: the tenant's Tencent Cloud API key, encrypted (`token`), and what may be shown
+        of it without decrypting: the masked SecretId, who gave it, when (`bot.cloud.vault`)."""
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:cloudkey"
+
     def tenant_keys(self, tenant_id: str) -> tuple[str, ...]:
         """The tenant's keys whose names do not depend on data (for purge and cleanup). The
         rest are named by data these keys hold: effect claims by the effect ids in the outbox
@@ -98,6 +103,7 @@ class Keys:
             self.outbox_tries(tenant_id),
             self.outbox_results(tenant_id),
             self.tickets(tenant_id),
+            self.cloud_key(tenant_id),
         )
 
     # -- per tenant: SIP-trunk tickets (bot.tickets) ------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,12 +29,19 @@ from bot.views.stalls import duration_text
 MAX_TENANT_SECTIONS = 96
 
 
-def customer_home(record: TenantRecord | None, catalog: Catalog, lang: Lang) -> dict[str, Any]:
+def customer_home(
+    record: TenantRecord | None,
+    catalog: Catalog,
+    lang: Lang,
+    extra: Sequence[Block] = (),
+) -> dict[str, Any]:
+    """The customer's progress, then `extra` (the cloud API key's state and button)."""
     blocks: list[Block] = [header(catalog.t(lang, "conversation.home.title"))]
     if record is None:
         blocks.append(section(catalog.t(lang, "conversation.home.no_tenant")))
     else:
         blocks += progress_blocks(record, catalog, lang)
+        blocks += extra
     return home(blocks)
 
 

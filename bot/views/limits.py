@@ -54,6 +54,8 @@ LIMITED: tuple[Limited, ...] = (
     Limited(r"conversation\.forms\.(.+_title|checklist_title\..+)", kit.TITLE, "form title"),
     Limited(r"conversation\.forms\.(submit|cancel)", kit.TITLE, "form button"),
     Limited(r"reviews\.(reject|assigned)_title", kit.TITLE, "form title"),
+    Limited(r"cloud\.key\.form\.(title|submit)", kit.TITLE, "form title"),
+    Limited(r"cloud\.key\.home\.(give|replace)", kit.BUTTON_TEXT, "button text"),
     # Placeholders and headers made of our own words only.
     Limited(r"conversation\.uploads\.pick", kit.PLACEHOLDER, "placeholder"),
     Limited(r"conversation\.home\.(title|se_title)", kit.HEADER_TEXT, "header"),

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 
 import pytest
 import pytest_asyncio
+from cryptography.fernet import Fernet
 
+from bot.cloud.keys import CloudKey
+from bot.flows.model import Actor, ActorRole
 from bot.runtime import HttpService
 from bot.state.keys import Keys
 from tests.clock import MONDAY_MORNING, MovableClock
@@ -60,6 +63,9 @@ NOT_REVIEWER = "Only solution engineers can review"
 SE_ONLY = "Only solution engineers can do this"
 NOT_PERMITTED = "You are not allowed to do that"
 HIDDEN = "subcommand; here is the list"  # what a subcommand one may not run looks like
+KEY_MANAGERS = "Only the customer or a solution engineer can give the cloud API key"
+NO_TENANT_HERE = "There is no onboarding here"
+CLOUD_KEY = CloudKey("AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE")
 
 
 @dataclass
@@ -158,6 +164,7 @@ async def world() -> AsyncIterator[World]:
         settings = {
             "onboarding_se_users": f"{SE},{SE_TWO}",
             "quiet_hours": "off",
+            "secrets_key": Fernet.generate_key().decode(),
         }
         async with (
             served(fake, keys, MovableClock(MONDAY_MORNING), **settings) as (
@@ -183,6 +190,7 @@ async def world() -> AsyncIterator[World]:
 
 Act = Callable[[World, str, Tenant], Awaitable[Reply]]
 Check = Callable[[World, str, Tenant, Reply], Awaitable[None]]
+Prepare = Callable[[World, Tenant], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,7 @@ class Action:
     refusal: str  # what a refused actor is told
     needs_tenant: bool = True
     refused_as: tuple[tuple[str, str], ...] = ()  # another refusal for some actors
+    prepare: Prepare | None = None  # what the cell's tenant has before the actor acts
 
     def refusal_for(self, actor: str) -> str:
         return dict(self.refused_as).get(actor, self.refusal)
@@ -201,6 +210,8 @@ class Action:
 
 async def cell(w: World, action: Action, actor: str) -> None:
     tenant = await w.fresh() if action.needs_tenant else Tenant("", w.new_channel(MEMBER))
+    if action.prepare is not None:
+        await action.prepare(w, tenant)
     if actor in action.allowed:
         reply = await action.act(w, actor, tenant)
         assert reply.status == 200, reply.text
@@ -295,6 +306,25 @@ async def _nothing(w: World, actor: str, tenant: Tenant, reply: Reply) -> None:
     return None
 
 
+def form_opened(callback_id: str) -> Check:
+    async def check(w: World, actor: str, tenant: Tenant, reply: Reply) -> None:
+        await w.fake.wait_for(
+            "views.open",
+            where=lambda c: (
+                callback_of(c.args.get("view")) == callback_id
+                and c.args.get("trigger_id") == reply.trigger_id
+            ),
+        )
+
+    return check
+
+
+async def key_given(w: World, tenant: Tenant) -> None:
+    """The tenant's customer gave a cloud API key (a refused `forget-key` must leave it)."""
+    customer = Actor(user_id=MEMBER, role=ActorRole.CUSTOMER)
+    await w.service.services.vault.put(tenant.id, CLOUD_KEY, by=customer)
+
+
 COMMANDS = [
     Action("/onboard help", EVERYONE, command("help"), said("/onboard"), "", needs_tenant=False),
     Action(
@@ -347,6 +377,31 @@ COMMANDS = [
         command("nudge {tenant}"),
         audited("nudge", in_channel("asks you to carry on")),
         HIDDEN,
+    ),
+    Action(
+        # The form opens for whoever may give the tenant's key; managers watch.
+        "/onboard key <tenant>",
+        CUSTOMERS_AND_SES,
+        command("key {tenant}"),
+        form_opened("form.cloud_key"),
+        NOT_YOURS,
+        refused_as=(("manager", KEY_MANAGERS),),
+    ),
+    Action(
+        "/onboard key (here)",
+        frozenset({"member", "other"}),
+        command("key"),
+        form_opened("form.cloud_key"),
+        NO_TENANT_HERE,
+        refused_as=(("manager", KEY_MANAGERS),),
+    ),
+    Action(
+        "/onboard forget-key <tenant>",
+        CUSTOMERS_AND_STAFF,
+        command("forget-key {tenant}"),
+        audited("cloud_key_forgotten", said("is forgotten")),
+        NOT_YOURS,
+        prepare=key_given,
     ),
     Action("/onboard stalled", STAFF, command("stalled"), _nothing, HIDDEN),
     Action("/onboard summary", STAFF, command("summary"), said("<#"), HIDDEN, needs_tenant=False),
@@ -406,19 +461,6 @@ def next_prompt(stage: str) -> Check:
     return check
 
 
-def form_opened(callback_id: str) -> Check:
-    async def check(w: World, actor: str, tenant: Tenant, reply: Reply) -> None:
-        await w.fake.wait_for(
-            "views.open",
-            where=lambda c: (
-                callback_of(c.args.get("view")) == callback_id
-                and c.args.get("trigger_id") == reply.trigger_id
-            ),
-        )
-
-    return check
-
-
 def told(needle: str) -> Check:
     """The actor alone is told `needle` (a refusal on the merits, past authorization)."""
 
@@ -451,6 +493,14 @@ def stall_value(w: World, tenant: Tenant) -> str:
 
 
 BUTTONS = [
+    Action(
+        "cloudkey.open",  # on the customer's App Home
+        CUSTOMERS_AND_SES,
+        click("cloudkey.open", lambda w, t: t.id),
+        form_opened("form.cloud_key"),
+        NOT_YOURS,
+        refused_as=(("manager", KEY_MANAGERS),),
+    ),
     Action(
         "step.event",
         CUSTOMERS_AND_SES,
@@ -594,6 +644,18 @@ def text(value: str) -> dict[str, object]:
 
 
 FORMS = [
+    Action(
+        "form.cloud_key",
+        CUSTOMERS_AND_SES,
+        submit(
+            "form.cloud_key",
+            "cloud_key",
+            {"secret_id": text(CLOUD_KEY.secret_id), "secret_key": text(CLOUD_KEY.secret_key)},
+        ),
+        audited("cloud_key_given"),
+        NOT_YOURS,
+        refused_as=(("manager", KEY_MANAGERS),),
+    ),
     Action(
         "form.account",
         CUSTOMERS_AND_SES,

@@ -78,6 +78,16 @@ async def _run(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tupl
         ("shell", {"DIGEST_AT": "monday"}, "DIGEST_AT", None),
         ("shell", {"ONBOARDING_MANAGER_CHANNEL": "#managers"}, "ONBOARDING_MANAGER_CHANNEL", None),
         ("shell", {"STALLED_AFTER_HOURS": "72"}, "STALLED_AFTER_HOURS: is replaced by", None),
+        # Tenants' cloud API keys: the Fernet key(s) they are encrypted with, and the endpoint.
+        ("shell", {"SECRETS_KEY": "s3cr3t-not-fernet"}, "SECRETS_KEY: key 1 of 1", "s3cr3t"),
+        (
+            "shell",
+            {"SECRETS_KEY": "ZmVybmV0LWtleS0zMi1ieXRlcy1sb25nLXh4eHh4eHg=,hunter2"},
+            "SECRETS_KEY: key 2 of 2",
+            "hunter2",
+        ),
+        ("shell", {"TCCC_API_URL": "http://ccc.tencentcloudapi.com"}, "TCCC_API_URL", None),
+        ("shell", {"TCCC_API_URL": "https://ccc.tencentcloudapi.com/v2"}, "TCCC_API_URL", None),
     ],
 )
 async def test_bad_configuration_stops_start_up_with_one_line_naming_it(
