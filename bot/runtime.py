@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class Sweeper:
     """The periodic work: the outbox sweep (effects left over by a crash or a failed call get
-    done), the inbox replay (events a process acked and died before finishing) and the stalled
-    sweep (reminders, escalations, the weekly digest)."""
+    done), the inbox replay (events a process acked and died before finishing), the stalled
+    sweep (reminders, escalations, the weekly digest) and the cloud check (progress confirmed
+    against the TCCC cloud API, for tenants that gave a key)."""
 
     tasks: tuple[asyncio.Task[None], ...]
     stopping: asyncio.Event
@@ -44,7 +45,8 @@ class Sweeper:
             ),
             name="stall-sweep",
         )
-        return cls((outbox, replay, stalls), stopping)
+        cloud = asyncio.create_task(services.cloud_sweep.run_until(stopping), name="cloud-check")
+        return cls((outbox, replay, stalls, cloud), stopping)
 
     async def stop(self) -> None:
         self.stopping.set()

@@ -14,8 +14,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cloud.ccc import CccApi
 from bot.cloud.secretbox import secret_box
+from bot.cloud.sweep import CloudSweep
 from bot.cloud.vault import KeyVault
+from bot.cloud.verify import CHECK_EVERY, Verifier
 from bot.config import Settings
 from bot.documents import KeywordTable
 from bot.documents.pool import PrecheckPool
@@ -102,6 +105,9 @@ class Services:
     reporting: Reporting
     inbox: Inbox
     vault: KeyVault  # tenants' cloud API keys (disabled without SECRETS_KEY)
+    cloud_api: CccApi  # the TCCC cloud API (TCCC_API_URL)
+    verifier: Verifier  # confirms progress against it with a tenant's key
+    cloud_sweep: CloudSweep  # asks about every tenant with a key, now and then
     clock: Callable[[], datetime]
     prechecks: PrecheckPool = field(default_factory=PrecheckPool)  # uploads' first look
 
@@ -179,6 +185,29 @@ class Services:
             clock,
             audit_maxlen=settings.audit_maxlen,
         )
+        cloud_api = CccApi(settings.tccc_api_url)
+        verifier = Verifier(
+            onboardings=onboardings,
+            vault=vault,
+            api=cloud_api,
+            clock=clock,
+            spawn=runner.spawn_task,
+            kick=runner.kick,
+        )
+        # A step a person finished is checked against the cloud API (after the answer, in the
+        # background); nothing happens for a tenant without a key.
+        onboardings.step_done = verifier.after_done
+        cloud_sweep = CloudSweep(
+            redis=redis, keys=keys, leases=Leases(redis, keys), verifier=verifier, clock=clock
+        )
+
+        async def key_given(tenant_id: str) -> None:
+            # Checked at once (a key that does not work is told now), then every CHECK_EVERY.
+            await cloud_sweep.schedule(tenant_id, clock() + CHECK_EVERY)
+            verifier.check_soon(tenant_id)
+
+        vault.given = key_given
+        vault.gone = cloud_sweep.unschedule
         return cls(
             settings=settings,
             catalog=catalog,
@@ -198,6 +227,9 @@ class Services:
             reporting=reporting,
             inbox=Inbox(redis, keys, ttl_seconds=settings.dedupe_ttl_seconds, clock=clock),
             vault=vault,
+            cloud_api=cloud_api,
+            verifier=verifier,
+            cloud_sweep=cloud_sweep,
             clock=clock,
         )
 
@@ -235,5 +267,6 @@ class Services:
 
     async def aclose(self) -> None:
         await self.runner.settle()
+        await self.cloud_api.aclose()
         await self.redis.aclose()
         await self.http.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -74,6 +74,9 @@ class KeyVault:
         self._clock = clock
         self._audit_maxlen = audit_maxlen
         self._max_attempts = max_attempts
+        # Told after a key was kept / deleted (the cloud check schedules the tenant or drops it).
+        self.given: Callable[[str], Awaitable[None]] | None = None
+        self.gone: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -117,10 +120,14 @@ class KeyVault:
                     )
                     self._audit(pipe, tenant_id, by, GIVEN, info.at, record.step, detail)
                     await pipe.execute()
-                    return info
+                    break
                 except WatchError:
                     await backoff(attempt)
-        raise Contention(tenant_id, self._max_attempts)
+        else:
+            raise Contention(tenant_id, self._max_attempts)
+        if self.given is not None:
+            await self.given(tenant_id)
+        return info
 
     async def get(self, tenant_id: str) -> CloudKey | None:
         """The tenant's key, decrypted; None when it has none, when the vault is disabled, or
@@ -167,6 +174,8 @@ class KeyVault:
                         detail = {"secret_id": found.masked}
                         self._audit(pipe, tenant_id, by, FORGOTTEN, self._clock(), step, detail)
                     await pipe.execute()
+                    if self.gone is not None:
+                        await self.gone(tenant_id)
                     return found
                 except WatchError:
                     await backoff(attempt)

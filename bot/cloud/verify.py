@@ -55,7 +55,7 @@ CHECKED_STEPS = frozenset(
     {Step.INSTANCE, Step.QUALIFICATION, Step.NUMBERS, Step.CONSOLE, Step.LOGIN, Step.SDK}
 )
 
-OFF_KEY = "cloud.verify.off"
+OFF_KEY = "cloud.verify.disabled"
 NO_KEY_KEY = "cloud.verify.no_key"
 LIVE_KEY = "cloud.verify.live"
 MOVED_KEY = "cloud.verify.moved"  # an SE's check moved the tenant on
@@ -152,6 +152,17 @@ class Verifier:
             return await self._failed(record, step, exc, trigger)
         return await self._act_on(record, observation, trigger)
 
+    def check_soon(self, tenant_id: str) -> None:
+        """Check the tenant in the background, telling its channel what goes wrong (a key was
+        just given: one that does not work is said at once)."""
+        self.spawn(self._quietly(self.verify(tenant_id, Trigger.DONE), tenant_id))
+
+    async def _quietly(self, work: Awaitable[object], tenant_id: str) -> None:
+        try:
+            await work
+        except Exception:  # a background check must not take anything else down
+            log.warning("cloud check of %s failed", tenant_id, exc_info=True)
+
     def after_done(self, tenant_id: str, step: Step) -> None:
         """The customer said `step` is done (and moved on): check it, then the step they are at
         now, in the background. Nothing happens without a key."""
@@ -199,9 +210,7 @@ class Verifier:
             return Verification(record.tenant_id, step, Outcome.OFF, MessageRef(key=OFF_KEY))
         key = await self.vault.get(record.tenant_id)
         if key is None:
-            return Verification(
-                record.tenant_id, step, Outcome.NO_KEY, MessageRef(key=NO_KEY_KEY)
-            )
+            return Verification(record.tenant_id, step, Outcome.NO_KEY, MessageRef(key=NO_KEY_KEY))
         return key
 
     async def _act_on(
@@ -354,5 +363,6 @@ class Verifier:
                 await self._note(record, failure, trigger, effects=(tell,))
         else:
             await self._note(record, failure, trigger)
-        return Verification(record.tenant_id, step, Outcome.ERROR, MessageRef(key=key, params=params))
-
+        return Verification(
+            record.tenant_id, step, Outcome.ERROR, MessageRef(key=key, params=params)
+        )

@@ -11,7 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.flows.engine import OverrideStep
 from bot.flows.model import Actor, Step
-from bot.handlers import cloudkey, purge, staff
+from bot.handlers import cloudkey, purge, staff, verify
 from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
@@ -163,6 +163,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         *staff.SUBCOMMANDS,
         *purge.SUBCOMMANDS,
         *cloudkey.SUBCOMMANDS,
+        *verify.SUBCOMMANDS,
     ]
 }
 

@@ -20,6 +20,7 @@ from bot.cloud.verify import (
     Trigger,
     Verification,
 )
+from bot.config import Settings
 from bot.flows.catalogue import step_spec
 from bot.flows.effects import MessageRef
 from bot.handlers.access import NoTenantHere, tenant_for, tenant_of_channel
@@ -58,8 +59,6 @@ def answer(req: CommandRequest, record: TenantRecord, result: Verification) -> M
 async def _verify(req: CommandRequest) -> Message | None:
     services = req.services
     verifier = services.verifier
-    if not verifier.enabled:
-        return say(req, OFF_KEY)
     try:
         if req.args:
             tenant_id = req.args.split()[0].lower()
@@ -91,9 +90,11 @@ async def _later(
     except Exception:
         log.warning("cloud check asked by %s failed", req.actor.user_id, exc_info=True)
         reply = say(req, "errors.internal")
-    await AsyncRespond(response_url=url)(
-        **reply, response_type="ephemeral", replace_original=False
-    )
+    await AsyncRespond(response_url=url)(**reply, response_type="ephemeral", replace_original=False)
 
 
-SUBCOMMANDS = (Subcommand("verify", _verify, Audience.SES),)
+def _enabled(settings: Settings) -> bool:
+    return settings.cloud_keys_enabled
+
+
+SUBCOMMANDS = (Subcommand("verify", _verify, Audience.SES, enabled=_enabled, disabled=OFF_KEY),)

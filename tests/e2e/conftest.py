@@ -43,6 +43,8 @@ def make_settings(fake: FakeSlack, **overrides: Any) -> Settings:
         "log_format": "text",
         # The weekly digest only where a test asks for it (it would post to managers at start).
         "digest_at": "off",
+        # Never the real cloud API: a closed loopback port unless a test starts the fake one.
+        "tccc_api_url": "http://127.0.0.1:9",
     }
     values.update(overrides)
     return Settings(**values)

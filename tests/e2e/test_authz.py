@@ -403,6 +403,14 @@ COMMANDS = [
         NOT_YOURS,
         prepare=key_given,
     ),
+    Action(
+        # Asks the cloud API about the tenant; this one has no key, and says so.
+        "/onboard verify <tenant>",
+        SES,
+        command("verify {tenant}"),
+        said("no Tencent Cloud API key"),
+        HIDDEN,
+    ),
     Action("/onboard stalled", STAFF, command("stalled"), _nothing, HIDDEN),
     Action("/onboard summary", STAFF, command("summary"), said("<#"), HIDDEN, needs_tenant=False),
     Action("/onboard export", STAFF, command("export"), said("<#"), HIDDEN, needs_tenant=False),

@@ -201,8 +201,8 @@ class FakeCcc:
             self._faults.setdefault(action, deque()).extend([code] * times)
 
     def hold(self, action: str) -> None:
-        """Hold every answer to `action` until `release()` (or the fake stops): a client with a
-        timeout gives up first."""
+        """Hold every answer to `action` until `release()` (or the fake stops), then answer as
+        the account stands then: a client with a timeout gives up first."""
         self._holds.add(action)
         self._release.clear()
 
@@ -244,10 +244,13 @@ class FakeCcc:
                 )
             fault = self._next_fault(action)
             if action in self._holds:
-                # Counted on arrival; the answer (if anyone still listens) comes on release.
+                # Counted on arrival; the answer (if anyone still listens) comes on release,
+                # as the account then stands.
                 self.calls.append(Call(action, secret_id, at, params, "held"))
                 await self._release.wait()
-                return _json_response(json.dumps({"Response": {"RequestId": request_id}}).encode())
+                answer = getattr(self, f"_{action}")(account, params, self.clock())
+                answer["RequestId"] = request_id
+                return _json_response(json.dumps({"Response": answer}).encode())
             if fault == BAD_GATEWAY:
                 self.calls.append(Call(action, secret_id, at, params, fault))
                 return web.Response(
