@@ -27,7 +27,7 @@ from bot.flows.effects import (
     UpdateChecklist,
 )
 from bot.flows.engine import AddDocument, FlowEvent, Outcome, OverrideStep, apply, next_action
-from bot.flows.machine import WAITING_STAGES, leaf
+from bot.flows.machine import SE_ONLY_EVENTS, WAITING_STAGES, leaf
 from bot.flows.model import Actor, ActorRole, DocKind, Step
 from bot.i18n import Lang
 from bot.ids import is_tenant_id
@@ -131,8 +131,7 @@ def known_id(tenant_id: str) -> str:
     return tenant_id
 
 
-# Whose events are someone saying a step is done (an SE's override moves a tenant; it says
-# nothing is done, so it is not checked).
+# Who says a step is done (the customer, or an SE acting for them).
 PEOPLE = frozenset({ActorRole.CUSTOMER, ActorRole.SE})
 
 
@@ -249,7 +248,10 @@ class Onboardings:
             return made
 
         record = (await self.store.update(known_id(tenant_id), change)).record
-        said_done = actor.role in PEOPLE and not isinstance(event, OverrideStep)
+        # Someone saying a step is done: a customer-side event. A verdict or SIP stage (the SE's
+        # own work) and an override (a move, not a claim) are not checked.
+        said_done = actor.role in PEOPLE and event.name not in SE_ONLY_EVENTS
+        said_done = said_done and not isinstance(event, OverrideStep)
         if left and said_done and self.step_done is not None:
             self.step_done(record.tenant_id, left[0])
         return record

@@ -979,6 +979,7 @@ class RedisTenantStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             self._queue_forget(pipe, tenant_id, [owner] if owner else [])
             pipe.srem(keys.outbox_pending(), tenant_id)
+            pipe.zrem(keys.cloud_due(), tenant_id)  # its cloud key went with its keys
             if actor is not None and data is not None:
                 pipe.xadd(
                     keys.purges(),
