@@ -1,14 +1,16 @@
 """The outbox: effects written together with a change, carried out afterwards by the runner.
 
-`RedisTenantStore.update` appends one stream entry per effect to the tenant's outbox, and adds
-the tenant to the pending set, in the same MULTI as the change. So an effect exists if and only
-if its change was committed, and a crash after the commit loses nothing.
+`RedisTenantStore.update` appends one stream entry per effect to the tenant's outbox in the same
+compare-and-set script as the change, and adds the tenant to the pending set (in that script on
+one Redis, right after it on a cluster). So an effect exists if and only if its change was
+committed, and a crash after the commit loses nothing.
 
 How a runner (not part of this package) is meant to use these primitives:
 
     for tenant in await outbox.tenants_with_pending():
         for pending in await outbox.pending_effects(tenant):        # stream order
-            claim = await outbox.claim(tenant, pending.effect_id, ttl)
+            claim = await outbox.claim(tenant, pending.effect_id, ttl,
+                                       entry=pending.stream_entry_id)
             if claim is None:
                 continue                                            # someone else has it
             try:

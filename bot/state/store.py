@@ -481,7 +481,9 @@ class RedisTenantStore:
             )  # fmt: skip
             if written is not None:
                 fields = {k: v for k, v in {**seen.fields, **sets}.items() if k not in dels}
-                self._keep(tenant_id, _Seen(payload, fields, new.model_copy(deep=True)))
+                # `new` is this call's own (built from what `apply` was handed): kept as is,
+                # and the caller gets a copy.
+                self._keep(tenant_id, _Seen(payload, fields, new))
                 self._hint(tenant_id, change.effects, *written, new.version)
                 break
             if found is None:
