@@ -185,7 +185,7 @@ class EffectRunner:
             page = hinted
             if page is None:
                 page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
-            left = 0
+            left = deferred = 0
             for pending in page:
                 key = (tenant_id, pending.effect_id)
                 claim = await self.outbox.claim(
@@ -215,6 +215,7 @@ class EffectRunner:
                     # until the claim expired. The dispatcher's own backoff spaces out the
                     # calls to the backend that is down.
                     await self.outbox.release_claim(claim)
+                    deferred += 1
                     continue
                 except Exception as exc:  # any failure leaves the effect pending
                     await self._keep_refs(tenant_id, running)
@@ -227,8 +228,9 @@ class EffectRunner:
                     pending.effect_id,
                     refs_update(running.refs) if running.refs else None,
                 )
-            # A full page, or effects written behind this page meanwhile: look again.
-            return len(page) >= PAGE or left > 0
+            # A full page, or effects written behind this page meanwhile (beyond those deferred,
+            # which stay): look again.
+            return len(page) >= PAGE or left > deferred
 
     def _look_again_soon(self, tenant_id: str) -> None:
         if tenant_id in self._soon:
@@ -334,7 +336,9 @@ class EffectRunner:
         self, tenant_id: str, pending: PendingEffect, exc: Exception, claim: Claim
     ) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        attempts = await self.outbox.record_failure(tenant_id, pending.effect_id, error)
+        attempts = await self.outbox.record_failure(
+            tenant_id, pending.effect_id, error, entry=pending.stream_entry_id
+        )
         if attempts >= self.outbox.max_attempts:
             log.error(
                 "gave up on effect %s after %s attempts: %s", pending.effect_id, attempts, error

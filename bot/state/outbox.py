@@ -317,11 +317,25 @@ class RedisOutbox:
         key = self._keys.effect_claim(claim.tenant_id, claim.effect_id)
         return bool(await self._scripts.if_equal(keys=[key], args=[claim.token.encode(), "del"]))
 
-    async def record_failure(self, tenant_id: str, effect_id: str, error: str) -> int:
+    async def record_failure(
+        self, tenant_id: str, effect_id: str, error: str, *, entry: str | None = None
+    ) -> int:
         """Count a failed attempt and keep its error text; returns the failures so far.
 
-        Returns 0 (and records nothing) when the effect is no longer in the outbox.
+        Returns 0 (and records nothing) when the effect is no longer in the outbox. With the
+        effect's stream id (`entry`), one round trip that looks at that entry only.
         """
+        if entry is not None:
+            keys = self._keys
+            count = await self._scripts.failed(
+                keys=[
+                    keys.outbox(tenant_id),
+                    keys.outbox_attempts(tenant_id),
+                    keys.outbox_errors(tenant_id),
+                ],
+                args=[entry, effect_id, redact(error)[:MAX_ERROR_CHARS]],
+            )
+            return int(count)
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:

@@ -129,6 +129,24 @@ if KEYS[9] and left == 0 then redis.call('SREM', KEYS[9], ARGV[3]) end
 return {removed, left}
 """
 
+# KEYS: outbox, attempts, errors. ARGV: stream id, effect_id, error text.
+# Counts a failure of the effect at that stream id and keeps its error; answers the failures so
+# far, or 0 (nothing written) when the entry is gone.
+FAILED = """
+local rows = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+local found = false
+if rows[1] then
+  local fields = rows[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'effect_id' and fields[i + 1] == ARGV[2] then found = true end
+  end
+end
+if not found then return 0 end
+local count = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+return count
+"""
+
 # KEYS: a key. ARGV: the value it must hold, then 'del' or a ttl in ms.
 # Answers 1 when it held the value (and was deleted, or had its ttl set), else 0.
 IF_EQUAL = """
@@ -147,3 +165,4 @@ class Scripts:
         self.claim = redis.register_script(CLAIM)
         self.done = redis.register_script(DONE)
         self.if_equal = redis.register_script(IF_EQUAL)
+        self.failed = redis.register_script(FAILED)

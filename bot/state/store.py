@@ -99,8 +99,9 @@ AUDIT_MAXLEN = 5000
 # The purge log outlives the tenants it names; ten thousand purges is years of them.
 PURGE_LOG_MAXLEN = 10_000
 
-# How many tenants' last-seen records a process keeps to send an update without reading first.
-SEEN_RECORDS = 4096
+# How many tenants' last-seen records a process keeps to send an update without reading first
+# (about 10 kB each in memory): the read that checks who may act comes just before the update.
+SEEN_RECORDS = 1024
 
 _record_adapter: TypeAdapter[TenantRecord] = TypeAdapter(TenantRecord)
 _NO_REFS = SlackRefs()

@@ -122,11 +122,18 @@ async def test_failures_are_counted_and_abandoned_effects_kept_for_people(
     again = (await outbox.pending_effects("acme-x1y2"))[0]
     assert (again.attempts, again.last_error) == (2, "503 #2")
     assert await outbox.record_failure("acme-x1y2", "7-7", "unknown effect") == 0
+    # Given the stream id (as the runner is), the same, looking at that entry only.
+    at = first.stream_entry_id
+    assert await outbox.record_failure("acme-x1y2", first.effect_id, "503 #3", entry=at) == 3
+    assert await outbox.record_failure("acme-x1y2", "7-7", "unknown effect", entry=at) == 0
+    assert await outbox.record_failure("acme-x1y2", first.effect_id, "x", entry="1-1") == 0
+    again = (await outbox.pending_effects("acme-x1y2"))[0]
+    assert (again.attempts, again.last_error) == (3, "503 #3")
     assert outbox.max_attempts == 5
 
     assert await outbox.abandon("acme-x1y2", first.stream_entry_id, "gave up after 2") is True
     [dead] = await outbox.abandoned("acme-x1y2")
-    assert (dead.effect_id, dead.reason, dead.attempts) == ("2-0", "gave up after 2", 2)
+    assert (dead.effect_id, dead.reason, dead.attempts) == ("2-0", "gave up after 2", 3)
     assert "SIP-9" in dead.effect_json
     assert [p.effect_id for p in await outbox.pending_effects("acme-x1y2")] == ["2-1"]
     assert await backend.redis.hget(backend.keys.outbox_attempts("acme-x1y2"), "2-0") is None
