@@ -198,3 +198,37 @@ async def test_a_claim_records_its_starts_and_results_and_can_be_kept_and_taken_
     redis = store._redis
     assert await redis.hget(keys.outbox_tries("acme-x1y2"), "2-0") is None
     assert await redis.hget(keys.outbox_results("acme-x1y2"), "2-0") is None
+
+
+async def test_a_claim_by_stream_id_reads_the_record_and_done_keeps_message_ts(
+    store: RedisTenantStore,
+) -> None:
+    await with_effects(store, UpdateChecklist(), note("after"))
+    outbox = store.outbox
+    first, second = await outbox.pending_effects("acme-x1y2")
+    at = first.stream_entry_id
+    claim = await outbox.claim(
+        "acme-x1y2", first.effect_id, MINUTE, owner="runner-a", entry=at, read_record=True
+    )
+    assert claim is not None and claim.tries == 1 and claim.record is not None
+    record = store.seen_as("acme-x1y2", claim.record, claim.messages)
+    assert record == await store.get("acme-x1y2")
+    # Held: another runner is refused; the owner with `reclaim` takes it back.
+    assert await outbox.claim("acme-x1y2", first.effect_id, MINUTE, owner="b", entry=at) is None
+    again = await outbox.claim(
+        "acme-x1y2", first.effect_id, MINUTE, owner="runner-a", reclaim=True, entry=at
+    )
+    assert again is not None and again.tries == 2 and again.record is None
+    assert await outbox.release_claim(claim) is False  # replaced by `again`
+    # Done: gone with what was kept for it, and the message ts kept for the tenant.
+    removed, left = await outbox.done(
+        "acme-x1y2", at, first.effect_id, {"checklist_ts": "1700000000.000500"}
+    )
+    assert (removed, left) == (True, 1)
+    assert await outbox.claim("acme-x1y2", first.effect_id, MINUTE, entry=at) is None
+    stored = await store.get("acme-x1y2")
+    assert stored is not None and stored.slack.checklist_ts == "1700000000.000500"
+    assert stored.version == record.version  # no new version for a message ts
+    assert await outbox.tenants_with_pending() == ["acme-x1y2"]
+    assert await outbox.done("acme-x1y2", second.stream_entry_id, second.effect_id) == (True, 0)
+    assert await outbox.tenants_with_pending() == []
