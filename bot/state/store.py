@@ -58,7 +58,7 @@ from redis.exceptions import WatchError
 from bot.flows.effects import Effect
 from bot.flows.model import Step
 from bot.ids import is_tenant_id
-from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, delete_if_equal
+from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, backoff_exponential, delete_if_equal
 from bot.state.commits import committed
 from bot.state.errors import (
     ChannelAlreadyBound,
@@ -493,7 +493,7 @@ class RedisTenantStore:
             self._decode(tenant_id, *found)  # raises when unreadable
             seen = self._seen[tenant_id]
             if seen.data != sent.payload:
-                await backoff(attempt)
+                await backoff_exponential(attempt)
         else:
             raise Contention(tenant_id, self._max_attempts)
         assert sent is not None  # both breaks follow a write
