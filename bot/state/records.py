@@ -251,17 +251,27 @@ def decode_record(tenant_id: str, data: bytes, *, key: str | None = None) -> Ten
 
 # -- message timestamps beside the record -------------------------------------------------------
 
-_REF_NAMES: Final = ("checklist_ts", "prompt_ts", "prompt_stage", "script_card_ts")
-_CARD_PREFIX: Final = "review_card_ts:"
+# `SlackRefs` field -> its field in the `messages` hash (short: every tenant has one).
+_FIELDS: Final = {
+    "checklist_ts": "cl",
+    "prompt_ts": "pt",
+    "prompt_stage": "ps",
+    "script_card_ts": "sc",
+    "script_card_revision": "sr",
+}
+_NAMES: Final = {field: name for name, field in _FIELDS.items()}
+_CARD_PREFIX: Final = "rc:"  # + the round: `review_card_ts` of that round
 # The field of the `messages` hash counting its writes: what the compare-and-set checks.
 REFS_SERIAL: Final = "#"
 
 
 def refs_fields(refs: SlackRefs) -> dict[str, str]:
     """The `messages` hash of `refs`: a field per message ts (a review card's per round)."""
-    fields = {name: value for name in _REF_NAMES if (value := getattr(refs, name)) is not None}
-    if refs.script_card_revision is not None:
-        fields["script_card_revision"] = str(refs.script_card_revision)
+    fields = {
+        field: str(value)
+        for name, field in _FIELDS.items()
+        if (value := getattr(refs, name)) is not None
+    }
     for round_, ts in refs.review_card_ts.items():
         fields[f"{_CARD_PREFIX}{round_}"] = ts
     return fields
@@ -279,30 +289,31 @@ def refs_changes(before: dict[str, str], after: SlackRefs) -> tuple[dict[str, st
 def refs_update(refs: dict[str, object]) -> dict[str, str]:
     """The `messages` fields that remembering `refs` (`SlackRefs` fields: the ts of messages
     posted) writes; an empty value deletes its field. Raises `ValidationError` for a bad one."""
-    given = SlackRefs.model_validate(refs)
-    fields = refs_fields(given)
+    fields = refs_fields(SlackRefs.model_validate(refs))
     out: dict[str, str] = {}
     for name in refs:
         if name == "review_card_ts":
             out.update((k, v) for k, v in fields.items() if k.startswith(_CARD_PREFIX))
         else:
-            out[name] = fields.get(name, "")
+            out[_FIELDS[name]] = fields.get(_FIELDS[name], "")
     return out
 
 
 def with_refs(record: TenantRecord, fields: dict[str, str]) -> TenantRecord:
     """`record` with the `messages` hash over the refs it holds inside (older records)."""
-    if not fields:
+    if not fields.keys() - {REFS_SERIAL}:
         return record
     values: dict[str, Any] = {}
     cards = dict(record.slack.review_card_ts)
-    for name, value in fields.items():
-        if name in _REF_NAMES:
+    for field, value in fields.items():
+        name = _NAMES.get(field)
+        if name == "script_card_revision":
+            if value.lstrip("-").isdigit():
+                values[name] = int(value)
+        elif name is not None:
             values[name] = value
-        elif name == "script_card_revision" and value.lstrip("-").isdigit():
-            values[name] = int(value)
-        elif name.startswith(_CARD_PREFIX) and name[len(_CARD_PREFIX) :].isdigit():
-            cards[int(name[len(_CARD_PREFIX) :])] = value
+        elif field.startswith(_CARD_PREFIX) and field[len(_CARD_PREFIX) :].isdigit():
+            cards[int(field[len(_CARD_PREFIX) :])] = value
     values["review_card_ts"] = cards
     slack = record.slack.model_copy(update=values)
     return record.model_copy(update={"slack": slack})

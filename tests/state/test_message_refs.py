@@ -29,6 +29,14 @@ async def test_remembering_a_message_ts_makes_no_new_version(store: RedisTenantS
     assert stored.slack.prompt_stage == "s1"
     assert stored.slack.review_card_ts == {2: "1700000000.000300"}
     assert (await store.get_many(["acme-x1y2"]))["acme-x1y2"].slack == stored.slack
+    await store.remember("acme-x1y2", {"script_card_ts": "1.5", "script_card_revision": 3})
+    card = await store.get("acme-x1y2")
+    assert card is not None and (card.slack.script_card_ts, card.slack.script_card_revision) == (
+        "1.5",
+        3,
+    )
+    await store.remember("acme-x1y2", {"script_card_ts": None, "script_card_revision": None})
+    assert await store.get("acme-x1y2") == stored  # None forgets them
     # A later update keeps them, and sees them in what it is given.
     seen: list[str | None] = []
 

@@ -20,6 +20,7 @@ from bot.flows.effects import (
 )
 from bot.flows.model import DocKind, SipStage, Step
 from bot.state.errors import CorruptOutboxEntry
+from bot.state.records import refs_update
 from bot.state.store import Change, RedisTenantStore
 from bot.state.wire import as_text
 from tests.state.conftest import Backend
@@ -221,9 +222,8 @@ async def test_a_claim_by_stream_id_reads_the_record_and_done_keeps_message_ts(
     assert again is not None and again.tries == 2 and again.record is None
     assert await outbox.release_claim(claim) is False  # replaced by `again`
     # Done: gone with what was kept for it, and the message ts kept for the tenant.
-    removed, left = await outbox.done(
-        "acme-x1y2", at, first.effect_id, {"checklist_ts": "1700000000.000500"}
-    )
+    kept = refs_update({"checklist_ts": "1700000000.000500"})
+    removed, left = await outbox.done("acme-x1y2", at, first.effect_id, kept)
     assert (removed, left) == (True, 1)
     assert await outbox.claim("acme-x1y2", first.effect_id, MINUTE, entry=at) is None
     stored = await store.get("acme-x1y2")
