@@ -177,8 +177,9 @@ class EffectRunner:
             self._draining.discard(tenant_id)
 
     async def _drain_once(self, tenant_id: str) -> bool:
-        """One page of the tenant's outbox; True when the page was full and all of it done
-        (there may be more behind it)."""
+        """One page of the tenant's outbox; True when there may be more to do now: the page was
+        full and all of it done, effects arrived behind it, or the hint it started from was out
+        of date."""
         with log_context(tenant=tenant_id):
             # What this process's own write just left there, if it knows it all: no read.
             hinted = self.outbox.take_hint(tenant_id)
