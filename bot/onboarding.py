@@ -32,7 +32,7 @@ from bot.flows.model import Actor, ActorRole, DocKind, Step
 from bot.i18n import Lang
 from bot.ids import is_tenant_id
 from bot.stalls.policy import StallPolicy
-from bot.state import AuditEntry, Change, RedisTenantStore, SlackRefs, TenantNotFound, TenantRecord
+from bot.state import AuditEntry, Change, RedisTenantStore, TenantNotFound, TenantRecord
 from bot.state.records import Nudge
 
 COMPANY_MAX = 100
@@ -434,14 +434,9 @@ class Onboardings:
         return (await self.store.update(known_id(tenant_id), change)).record
 
     async def remember(self, tenant_id: str, **refs: object) -> None:
-        """Keep the ts of a message the bot will update in place (not progress: no activity)."""
-
-        def change(record: TenantRecord) -> Change:
-            slack = record.slack.model_copy(update=refs)
-            SlackRefs.model_validate(slack.model_dump())
-            return Change(record.model_copy(update={"slack": slack}), touch_activity=False)
-
-        await self.store.update(tenant_id, change)
+        """Keep the ts of a message the bot will update in place (not progress: no activity,
+        and no new version of the record: it is kept beside it)."""
+        await self.store.remember(known_id(tenant_id), refs)
 
     async def get(self, tenant_id: str) -> TenantRecord:
         record = await self.store.get(known_id(tenant_id))

@@ -11,8 +11,9 @@ succeeds or is given up on.
 Each effect has the effect of once, however often it is started:
 - one runner holds it at a time, and extends its claim while a slow Slack call runs;
 - the ts of every message it posts is recorded under the effect's id at once, before anything
-  that may fail after it (remembering the ts on the record can lose a race), so a retry reuses
-  the message instead of posting another;
+  that may fail after it, so a retry reuses the message instead of posting another; the ts the
+  bot keeps for the tenant (`remember`) is written with the effect's removal from the outbox
+  (or, when the effect fails, before its failure is counted);
 - every post carries the effect's mark (message metadata); an effect started again after an
   unknown outcome (a crash between Slack's answer and the record of it) looks for its message
   before posting;
@@ -60,6 +61,7 @@ from bot.onboarding import Onboardings, utcnow
 from bot.stalls.policy import StallPolicy
 from bot.state import Claim, PendingEffect, RedisOutbox, TenantRecord
 from bot.state.health import RedisHealth, is_unreachable
+from bot.state.records import refs_update
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
 from bot.views.kit import Message
 from bot.views.notices import notice_message, ops_notice
@@ -93,6 +95,8 @@ class _Running:
     claim: Claim
     since_ts: str  # when the effect was written, as a Slack ts: its posts are all later
     posts: int = 0
+    # Message ts to keep for the tenant (`messages` fields), written when the effect ends.
+    refs: dict[str, object] = field(default_factory=dict)
 
     def next_slot(self) -> str:
         slot = str(self.posts)
@@ -173,10 +177,16 @@ class EffectRunner:
             self._draining.discard(tenant_id)
 
     async def _drain_once(self, tenant_id: str) -> bool:
-        """One page of the tenant's outbox; True when the page was full and all of it done
-        (there may be more behind it)."""
+        """One page of the tenant's outbox; True when there may be more to do now: the page was
+        full and all of it done, effects arrived behind it, or the hint it started from was out
+        of date."""
         with log_context(tenant=tenant_id):
-            page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
+            # What this process's own write just left there, if it knows it all: no read.
+            hinted = self.outbox.take_hint(tenant_id)
+            page = hinted
+            if page is None:
+                page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
+            left = deferred = 0
             for pending in page:
                 key = (tenant_id, pending.effect_id)
                 claim = await self.outbox.claim(
@@ -186,28 +196,42 @@ class EffectRunner:
                     owner=self.owner,
                     reclaim=key not in self._inflight,
                     entry=pending.stream_entry_id,
+                    read_record=True,
                 )
                 if claim is None:
+                    if hinted is not None:
+                        return True  # the hint was out of date: read the outbox and go on
                     # Another replica is on it; keep the order by not skipping ahead, and look
                     # again soon: what this replica wrote behind it must not wait for a sweep.
                     self._look_again_soon(tenant_id)
                     return False
+                running = _Running(claim, _since_ts(pending.stream_entry_id))
                 try:
-                    await self._carry_out_held(tenant_id, pending, claim)
+                    await self._carry_out_held(tenant_id, pending, running)
                 except RetryLater as exc:
                     log.info("effect %s deferred: %s", pending.effect_id, exc)
+                    await self._keep_refs(tenant_id, running)
                     # Given back at once: a held claim would stop every later drain at this
                     # effect, so nothing behind it (a stage change, a notice) would go out
                     # until the claim expired. The dispatcher's own backoff spaces out the
                     # calls to the backend that is down.
                     await self.outbox.release_claim(claim)
+                    deferred += 1
                     continue
                 except Exception as exc:  # any failure leaves the effect pending
+                    await self._keep_refs(tenant_id, running)
                     await self._failed(tenant_id, pending, exc, claim)
                     return False
                 # Done deletes the claim with the effect: there is nothing left to release.
-                await self.outbox.mark_done(tenant_id, pending.stream_entry_id, pending.effect_id)
-            return len(page) >= PAGE
+                _removed, left = await self.outbox.done(
+                    tenant_id,
+                    pending.stream_entry_id,
+                    pending.effect_id,
+                    refs_update(running.refs) if running.refs else None,
+                )
+            # A full page, or effects written behind this page meanwhile (beyond those deferred,
+            # which stay): look again.
+            return len(page) >= PAGE or left > deferred
 
     def _look_again_soon(self, tenant_id: str) -> None:
         if tenant_id in self._soon:
@@ -313,7 +337,9 @@ class EffectRunner:
         self, tenant_id: str, pending: PendingEffect, exc: Exception, claim: Claim
     ) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        attempts = await self.outbox.record_failure(tenant_id, pending.effect_id, error)
+        attempts = await self.outbox.record_failure(
+            tenant_id, pending.effect_id, error, entry=pending.stream_entry_id
+        )
         if attempts >= self.outbox.max_attempts:
             log.error(
                 "gave up on effect %s after %s attempts: %s", pending.effect_id, attempts, error
@@ -328,14 +354,33 @@ class EffectRunner:
             asyncio.get_running_loop().call_later(wait + 0.05, self.kick, tenant_id)
 
     # -- carrying out ----------------------------------------------------------------------------
-    async def _carry_out_held(self, tenant_id: str, pending: PendingEffect, claim: Claim) -> None:
+    async def _keep_refs(self, tenant_id: str, running: _Running) -> None:
+        """Keep what an effect that did not finish remembered (its posts stay where they are)."""
+        if running.refs:
+            await self.onboardings.remember(tenant_id, **running.refs)
+            running.refs.clear()
+
+    async def _remember(self, tenant_id: str, **refs: object) -> None:
+        """Keep message ts for the tenant: inside an effect, with the effect's end (one write
+        less); outside one, now."""
+        running = _running.get()
+        if running is None or running.claim.tenant_id != tenant_id:
+            await self.onboardings.remember(tenant_id, **refs)
+            return
+        refs_update(refs)  # a bad value fails here, in the effect, as it would have then
+        running.refs.update(refs)
+
+    async def _carry_out_held(
+        self, tenant_id: str, pending: PendingEffect, running: _Running
+    ) -> None:
         """Carry out an effect while holding its claim, extending the claim as long as it runs."""
         key = (tenant_id, pending.effect_id)
         self._inflight.add(key)
+        claim = running.claim
         keeping = asyncio.create_task(self._keep_claim(claim))
-        token = _running.set(_Running(claim, _since_ts(pending.stream_entry_id)))
+        token = _running.set(running)
         try:
-            await self._carry_out(tenant_id, pending)
+            await self._carry_out(tenant_id, pending, claim)
         finally:
             _running.reset(token)
             keeping.cancel()
@@ -356,8 +401,11 @@ class EffectRunner:
                     "could not extend the claim on %s: %s", claim.effect_id, type(exc).__name__
                 )
 
-    async def _carry_out(self, tenant_id: str, pending: PendingEffect) -> None:
-        record = await self.onboardings.get(tenant_id)
+    async def _carry_out(self, tenant_id: str, pending: PendingEffect, claim: Claim) -> None:
+        if claim.record is not None:  # read with the claim
+            record = self.onboardings.store.seen_as(tenant_id, claim.record, claim.messages)
+        else:
+            record = await self.onboardings.get(tenant_id)
         effect: Effect = pending.effect
         match effect:
             case UpdateChecklist():
@@ -444,7 +492,7 @@ class EffectRunner:
         if ts and await self._update(record.channel_id, ts, message):
             return
         ts = await self._post(record.channel_id, message)
-        await self.onboardings.remember(record.tenant_id, checklist_ts=ts)
+        await self._remember(record.tenant_id, checklist_ts=ts)
 
     async def _prompt(self, record: TenantRecord, effect: PostStepPrompt) -> None:
         stage = effect.stage or effect.step.value
@@ -452,7 +500,7 @@ class EffectRunner:
             return  # the onboarding has moved on; a newer prompt is queued behind this one
         old_ts, old_stage = record.slack.prompt_ts, record.slack.prompt_stage
         ts = await self._post(record.channel_id, prompt_message(record, stage, self.catalog))
-        await self.onboardings.remember(record.tenant_id, prompt_ts=ts, prompt_stage=stage)
+        await self._remember(record.tenant_id, prompt_ts=ts, prompt_stage=stage)
         if old_ts and old_stage and old_ts != ts:
             # The old prompt keeps its guidance but loses its buttons.
             await self._update(
@@ -500,7 +548,7 @@ class EffectRunner:
             return
         ts = await self._post(channel, card)
         cards = {**record.slack.review_card_ts, round_: ts}
-        await self.onboardings.remember(record.tenant_id, review_card_ts=cards)
+        await self._remember(record.tenant_id, review_card_ts=cards)
 
     async def _script_card(self, record: TenantRecord) -> None:
         script = record.onboarding.script
@@ -513,7 +561,7 @@ class EffectRunner:
         if ts and same_revision and await self._update(channel, ts, card):
             return
         ts = await self._post(channel, card)
-        await self.onboardings.remember(
+        await self._remember(
             record.tenant_id,
             script_card_ts=ts,
             script_card_revision=script.revision if script else None,

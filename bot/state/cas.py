@@ -21,6 +21,19 @@ async def backoff(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
 
 
+# The longest wait between two compare-and-set attempts of one update.
+MAX_BACKOFF_SECONDS = 0.25
+
+
+async def backoff_exponential(attempt: int) -> None:
+    """Wait after a refused compare-and-set, up to twice as long after each refusal (jittered,
+    capped). A writer whose record is cached sends its next write at once, ahead of one that
+    must first read what it lost to; doubling waits let a burst of the other's writes go by
+    rather than losing to each of them in turn."""
+    # Not security-sensitive randomness.
+    await asyncio.sleep(random.uniform(0, min(0.001 * 2**attempt, MAX_BACKOFF_SECONDS)))  # noqa: S311
+
+
 async def delete_if_equal(redis: Redis, key: str, expected: bytes) -> bool:
     """DEL `key` only if it still holds `expected`; False if it does not (or keeps changing)."""
     for attempt in range(1, MAX_CAS_ATTEMPTS + 1):

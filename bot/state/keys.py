@@ -79,6 +79,11 @@ class Keys:
         it posted, as JSON), so a retried effect does not post again."""
         return f"{self.prefix}:{{{_tenant(tenant_id)}}}:outbox:results"
 
+    def messages(self, tenant_id: str) -> str:
+        """Hash: the ts of each message the bot updates in place (written without a new version
+        of the record: see `bot.state.records.SlackRefs`)."""
+        return f"{self.prefix}:{{{_tenant(tenant_id)}}}:messages"
+
     def effect_claim(self, tenant_id: str, effect_id: str) -> str:
         """Held (SET NX PX) by the replica carrying out one effect right now."""
         return f"{self.prefix}:{{{_tenant(tenant_id)}}}:claim:{effect_id}"
@@ -104,6 +109,7 @@ class Keys:
             self.outbox_results(tenant_id),
             self.tickets(tenant_id),
             self.cloud_key(tenant_id),
+            self.messages(tenant_id),
         )
 
     # -- per tenant: SIP-trunk tickets (bot.tickets) ------------------------------------

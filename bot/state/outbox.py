@@ -1,14 +1,16 @@
 """The outbox: effects written together with a change, carried out afterwards by the runner.
 
-`RedisTenantStore.update` appends one stream entry per effect to the tenant's outbox, and adds
-the tenant to the pending set, in the same MULTI as the change. So an effect exists if and only
-if its change was committed, and a crash after the commit loses nothing.
+`RedisTenantStore.update` appends one stream entry per effect to the tenant's outbox in the same
+compare-and-set script as the change, and adds the tenant to the pending set (in that script on
+one Redis, right after it on a cluster). So an effect exists if and only if its change was
+committed, and a crash after the commit loses nothing.
 
 How a runner (not part of this package) is meant to use these primitives:
 
     for tenant in await outbox.tenants_with_pending():
         for pending in await outbox.pending_effects(tenant):        # stream order
-            claim = await outbox.claim(tenant, pending.effect_id, ttl)
+            claim = await outbox.claim(tenant, pending.effect_id, ttl,
+                                       entry=pending.stream_entry_id)
             if claim is None:
                 continue                                            # someone else has it
             try:
@@ -33,20 +35,26 @@ against a retried command: a dropped connection can make it count one failure tw
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import WatchError
 
 from bot.flows.effects import Effect
 from bot.logs import redact
-from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, delete_if_equal, positive_ms
+from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, positive_ms
 from bot.state.errors import Contention, CorruptOutboxEntry
 from bot.state.keys import Keys
+from bot.state.records import text_fields
+from bot.state.scripts import Scripts
 from bot.state.wire import StreamRow, as_bytes, begin_multi, opt_bytes, stream_rows, texts
 
 _effect_adapter: TypeAdapter[Effect] = TypeAdapter(Effect)
@@ -54,6 +62,10 @@ _effect_adapter: TypeAdapter[Effect] = TypeAdapter(Effect)
 # Abandoned effects are kept for people to look at, not forever.
 DEAD_MAXLEN = 1000
 MAX_ERROR_CHARS = 1000
+# A hint of what a tenant's outbox holds (`RedisOutbox.hint`) is for the drain that follows
+# the write at once; an older one is not used.
+HINT_SECONDS = 5.0
+HINTS_KEPT = 4096
 
 
 def encode_effect(effect: Effect) -> bytes:
@@ -83,6 +95,10 @@ class Claim:
     token: str
     tries: int = 1
     results: dict[str, str] = field(default_factory=dict)
+    # With `claim(read_record=True)`: the tenant's record as stored when the claim was taken
+    # (None: there is none) and its `messages` hash, read in the same step.
+    record: bytes | None = None
+    messages: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,39 @@ class RedisOutbox:
         self._keys = keys
         # How many failures a runner should accept before abandoning an effect.
         self.max_attempts = max_attempts
+        self._scripts = Scripts(redis)
+        # One Redis (not a cluster): the pending set is in reach of a tenant's scripts.
+        self._ordered = not isinstance(redis, RedisCluster)
+        self._hints: OrderedDict[str, tuple[float, list[PendingEffect]]] = OrderedDict()
+
+    def hint(
+        self,
+        tenant_id: str,
+        stream_ids: Sequence[str],
+        effect_ids: Sequence[str],
+        effects: Sequence[Effect],
+    ) -> None:
+        """What the tenant's outbox holds, as the write that just added these effects found it
+        (nothing else), for this process's next drain of it; nothing forgets an earlier hint."""
+        self._hints.pop(tenant_id, None)
+        if not effects:
+            return
+        pending = [
+            PendingEffect(effect_id=e, stream_entry_id=s, effect=effect, attempts=0)
+            for s, e, effect in zip(stream_ids, effect_ids, effects, strict=True)
+        ]
+        self._hints[tenant_id] = (time.monotonic(), pending)
+        while len(self._hints) > HINTS_KEPT:
+            self._hints.popitem(last=False)
+
+    def take_hint(self, tenant_id: str) -> list[PendingEffect] | None:
+        """The effects a write of this process left in the tenant's outbox just now, if it
+        knows them all (else None: read the outbox). Taken once. It can be out of date (another
+        replica did them): a claim of one that is gone finds that out."""
+        found = self._hints.pop(tenant_id, None)
+        if found is None or time.monotonic() - found[0] > HINT_SECONDS:
+            return None
+        return found[1]
 
     async def tenants_with_pending(self) -> list[str]:
         return texts(await self._redis.smembers(self._keys.outbox_pending()))
@@ -152,6 +201,7 @@ class RedisOutbox:
         owner: str = "",
         reclaim: bool = False,
         entry: str | None = None,
+        read_record: bool = False,
     ) -> Claim | None:
         """Take the effect for `ttl` so no other runner runs it meanwhile.
 
@@ -160,16 +210,24 @@ class RedisOutbox:
         another runner has just finished. The claim's token starts with `owner`; with `reclaim`,
         a claim this owner left behind (its call failed with Redis away, so it could not be
         released) is taken again rather than waited out.
+
+        With the effect's stream id (`entry`, as the runner read it), one round trip that looks
+        at that one entry, not the whole stream; with `read_record`, it also reads the tenant's
+        record and `messages` hash as they are at the claim (the runner's view of the tenant).
         """
         ttl_ms = positive_ms(ttl)
         claim_key = self._keys.effect_claim(tenant_id, effect_id)
         token = f"{owner}:{uuid.uuid4().hex}"
         if entry is not None:
-            someone, taken = await self._claim_at(
-                tenant_id, effect_id, entry, claim_key, token, ttl_ms
+            return await self._claim_at(
+                tenant_id,
+                effect_id,
+                entry,
+                token,
+                ttl_ms,
+                reclaim=f"{owner}:" if reclaim and owner else "",
+                read_record=read_record,
             )
-            if not someone or not (reclaim and owner):
-                return taken  # taken, done already, or someone else's to finish
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -193,49 +251,57 @@ class RedisOutbox:
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
 
     async def _claim_at(
-        self, tenant_id: str, effect_id: str, entry: str, claim_key: str, token: str, ttl_ms: int
-    ) -> tuple[bool, Claim | None]:
-        """One round trip: the claim of the effect at stream id `entry` (the runner read it with
-        the outbox), its starts and results. `(held, claim)`: `held` when someone holds it (the
-        caller may then see whether it is its own, left behind); no claim when it is held or
-        done already."""
+        self,
+        tenant_id: str,
+        effect_id: str,
+        entry: str,
+        token: str,
+        ttl_ms: int,
+        *,
+        reclaim: str,
+        read_record: bool,
+    ) -> Claim | None:
+        """One round trip (`bot.state.scripts.CLAIM`): the claim of the effect at stream id
+        `entry`, its starts and results (and the tenant's record): None when it is done
+        already, or held by someone (other than a claim of `reclaim`'s owner)."""
         keys = self._keys
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xrange(keys.outbox(tenant_id), min=entry, max=entry)
-            pipe.set(claim_key, token, nx=True, px=ttl_ms)
-            pipe.hincrby(keys.outbox_tries(tenant_id), effect_id, 1)
-            pipe.hget(keys.outbox_results(tenant_id), effect_id)
-            rows, taken, tries, raw_results = await pipe.execute()
-        found = stream_rows(rows)
-        if not found or found[0][1].get(b"effect_id") != effect_id.encode():
-            # Carried out by another runner since the list was read: undo what this wrote.
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
-                if taken:
-                    pipe.delete(claim_key)
-                await pipe.execute()
-            return False, None
-        if not taken:
-            return True, None
-        return False, Claim(tenant_id, effect_id, token, int(tries), _results(raw_results))
+        answer = await self._scripts.claim(
+            keys=[
+                keys.outbox(tenant_id),
+                keys.effect_claim(tenant_id, effect_id),
+                keys.outbox_tries(tenant_id),
+                keys.outbox_results(tenant_id),
+                keys.record(tenant_id),
+                keys.messages(tenant_id),
+            ],
+            args=[entry, effect_id, token, ttl_ms, reclaim, "1" if read_record else "0"],
+        )
+        if int(answer[0]) != 2:
+            return None
+        tries, raw_results = int(answer[1]), opt_bytes(answer[2]) or None
+        claim = Claim(tenant_id, effect_id, token, tries, _results(raw_results))
+        if not read_record:
+            return claim
+        record, raw = opt_bytes(answer[3]) or None, answer[4]
+        pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2], strict=True)
+        return Claim(
+            tenant_id,
+            effect_id,
+            token,
+            tries,
+            claim.results,
+            record=record,
+            messages=text_fields(dict(pairs)),
+        )
 
     async def extend_claim(self, claim: Claim, ttl: timedelta) -> bool:
         """Keep holding the effect while a slow call runs; False if the claim is no longer ours
-        (it lapsed and another runner took it)."""
+        (it lapsed and another runner took it). One round trip."""
         key = self._keys.effect_claim(claim.tenant_id, claim.effect_id)
-        for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    if opt_bytes(await pipe.get(key)) != claim.token.encode():
-                        return False
-                    begin_multi(pipe)
-                    pipe.pexpire(key, positive_ms(ttl))
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    await backoff(attempt)
-        return False
+        done = await self._scripts.if_equal(
+            keys=[key], args=[claim.token.encode(), positive_ms(ttl)]
+        )
+        return bool(done)
 
     async def record_result(self, claim: Claim, results: dict[str, str]) -> None:
         """Keep what the effect has produced so far (before anything that may fail after it),
@@ -249,13 +315,27 @@ class RedisOutbox:
     async def release_claim(self, claim: Claim) -> bool:
         """Give the effect back early; refused (False) if the claim expired or is not ours."""
         key = self._keys.effect_claim(claim.tenant_id, claim.effect_id)
-        return await delete_if_equal(self._redis, key, claim.token.encode())
+        return bool(await self._scripts.if_equal(keys=[key], args=[claim.token.encode(), "del"]))
 
-    async def record_failure(self, tenant_id: str, effect_id: str, error: str) -> int:
+    async def record_failure(
+        self, tenant_id: str, effect_id: str, error: str, *, entry: str | None = None
+    ) -> int:
         """Count a failed attempt and keep its error text; returns the failures so far.
 
-        Returns 0 (and records nothing) when the effect is no longer in the outbox.
+        Returns 0 (and records nothing) when the effect is no longer in the outbox. With the
+        effect's stream id (`entry`), one round trip that looks at that entry only.
         """
+        if entry is not None:
+            keys = self._keys
+            count = await self._scripts.failed(
+                keys=[
+                    keys.outbox(tenant_id),
+                    keys.outbox_attempts(tenant_id),
+                    keys.outbox_errors(tenant_id),
+                ],
+                args=[entry, effect_id, redact(error)[:MAX_ERROR_CHARS]],
+            )
+            return int(count)
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
@@ -276,29 +356,56 @@ class RedisOutbox:
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
 
     async def mark_done(
-        self, tenant_id: str, stream_entry_id: str, effect_id: str | None = None
+        self,
+        tenant_id: str,
+        stream_entry_id: str,
+        effect_id: str | None = None,
+        *,
+        messages: dict[str, str] | None = None,
     ) -> bool:
         """Remove a carried-out effect (XDEL), with its claim, failure count, starts and results.
 
-        With the `effect_id` (the runner has it), one round trip. When it was the last one,
-        the tenant leaves the pending set, and is put back if an effect was added meanwhile
+        With the `effect_id` (the runner has it), see `done`. When it was the last one, the
+        tenant leaves the pending set, and is put back if an effect was added meanwhile
         (`_settle_pending`). Returns whether the entry was still there.
         """
         if effect_id is None:
             return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
+        removed, _left = await self.done(tenant_id, stream_entry_id, effect_id, messages)
+        return removed
+
+    async def done(
+        self,
+        tenant_id: str,
+        stream_entry_id: str,
+        effect_id: str,
+        messages: dict[str, str] | None = None,
+    ) -> tuple[bool, int]:
+        """`mark_done` of the runner: also keeps the message ts the effect produced (`messages`
+        fields as `RedisTenantStore.remember` writes them, while the tenant exists), in one
+        round trip on one Redis (on a cluster, the pending set is another slot's: one more when
+        the outbox is empty). Returns whether the entry was still there, and how many entries
+        the outbox holds now."""
         keys = self._keys
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xdel(keys.outbox(tenant_id), stream_entry_id)
-            pipe.hdel(keys.outbox_attempts(tenant_id), effect_id)
-            pipe.hdel(keys.outbox_errors(tenant_id), effect_id)
-            pipe.hdel(keys.outbox_tries(tenant_id), effect_id)
-            pipe.hdel(keys.outbox_results(tenant_id), effect_id)
-            pipe.delete(keys.effect_claim(tenant_id, effect_id))
-            pipe.xlen(keys.outbox(tenant_id))
-            answers = await pipe.execute()
-        if int(answers[-1]) == 0:
+        script_keys = [
+            keys.outbox(tenant_id),
+            keys.outbox_attempts(tenant_id),
+            keys.outbox_errors(tenant_id),
+            keys.outbox_tries(tenant_id),
+            keys.outbox_results(tenant_id),
+            keys.effect_claim(tenant_id, effect_id),
+            keys.record(tenant_id),
+            keys.messages(tenant_id),
+        ]
+        if self._ordered:
+            script_keys.append(keys.outbox_pending())
+        args = [stream_entry_id, effect_id, tenant_id]
+        for pair in (messages or {}).items():
+            args += pair
+        removed, left = await self._scripts.done(keys=script_keys, args=args)
+        if int(left) == 0 and not self._ordered:
             await self._settle_pending(tenant_id)
-        return bool(answers[0])
+        return bool(removed), int(left)
 
     async def abandon(self, tenant_id: str, stream_entry_id: str, reason: str) -> bool:
         """Give up on an effect: move it to the tenant's dead-letter stream for people to see."""

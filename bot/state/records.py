@@ -36,7 +36,14 @@ def utcnow() -> datetime:
 
 
 class SlackRefs(BaseModel):
-    """Timestamps of the messages the bot updates in place (Slack addresses a message by ts)."""
+    """Timestamps of the messages the bot updates in place (Slack addresses a message by ts).
+
+    Kept beside the record, in the tenant's `messages` hash (`refs_fields`), not in its bytes:
+    remembering a message's ts is no change of the onboarding, and must not make a new version
+    of the record (a compare-and-set for each message posted). The store reads the hash with the
+    record and puts it here; records written before keep theirs inside, read as before (the
+    hash wins), and move them to the hash at their next write.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -255,6 +262,88 @@ def decode_record(tenant_id: str, data: bytes, *, key: str | None = None) -> Ten
     if record.tenant_id != tenant_id:
         raise CorruptRecord(tenant_id, f"holds tenant {record.tenant_id!r}", key=key)
     return record
+
+
+# -- message timestamps beside the record -------------------------------------------------------
+
+# `SlackRefs` field -> its field in the `messages` hash (short: every tenant has one).
+_FIELDS: Final = {
+    "checklist_ts": "cl",
+    "prompt_ts": "pt",
+    "prompt_stage": "ps",
+    "script_card_ts": "sc",
+    "script_card_revision": "sr",
+}
+_NAMES: Final = {field: name for name, field in _FIELDS.items()}
+_CARD_PREFIX: Final = "rc:"  # + the round: `review_card_ts` of that round
+# The field of the `messages` hash counting its writes: what the compare-and-set checks.
+REFS_SERIAL: Final = "#"
+
+
+def refs_fields(refs: SlackRefs) -> dict[str, str]:
+    """The `messages` hash of `refs`: a field per message ts (a review card's per round)."""
+    fields = {
+        field: str(value)
+        for name, field in _FIELDS.items()
+        if (value := getattr(refs, name)) is not None
+    }
+    for round_, ts in refs.review_card_ts.items():
+        fields[f"{_CARD_PREFIX}{round_}"] = ts
+    return fields
+
+
+def refs_changes(before: dict[str, str], after: SlackRefs) -> tuple[dict[str, str], list[str]]:
+    """What to write to a `messages` hash that held `before` so that it holds `after`: the
+    fields to set, and the fields to delete. Only what differs, so that a write does not undo
+    a ts remembered meanwhile by someone else."""
+    wanted = refs_fields(after)
+    sets = {k: v for k, v in wanted.items() if before.get(k) != v}
+    return sets, sorted(k for k in before if k not in wanted and k != REFS_SERIAL)
+
+
+def refs_update(refs: dict[str, object]) -> dict[str, str]:
+    """The `messages` fields that remembering `refs` (`SlackRefs` fields: the ts of messages
+    posted) writes; an empty value deletes its field. Raises `ValidationError` for a bad one."""
+    fields = refs_fields(SlackRefs.model_validate(refs))
+    out: dict[str, str] = {}
+    for name in refs:
+        if name == "review_card_ts":
+            out.update((k, v) for k, v in fields.items() if k.startswith(_CARD_PREFIX))
+        else:
+            out[_FIELDS[name]] = fields.get(_FIELDS[name], "")
+    return out
+
+
+def with_refs(record: TenantRecord, fields: dict[str, str]) -> TenantRecord:
+    """`record` with the `messages` hash over the refs it holds inside (older records)."""
+    if not fields.keys() - {REFS_SERIAL}:
+        return record
+    values: dict[str, Any] = {}
+    cards = dict(record.slack.review_card_ts)
+    for field, value in fields.items():
+        name = _NAMES.get(field)
+        if name == "script_card_revision":
+            if value.lstrip("-").isdigit():
+                values[name] = int(value)
+        elif name is not None:
+            values[name] = value
+        elif field.startswith(_CARD_PREFIX) and field[len(_CARD_PREFIX) :].isdigit():
+            cards[int(field[len(_CARD_PREFIX) :])] = value
+    values["review_card_ts"] = cards
+    slack = record.slack.model_copy(update=values)
+    return record.model_copy(update={"slack": slack})
+
+
+def text_fields(raw: Any) -> dict[str, str]:
+    """An HGETALL reply (bytes) as text."""
+    if not raw:
+        return {}
+    return {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in raw.items()
+    }
 
 
 def decode_audit(tenant_id: str, data: bytes, *, key: str | None = None) -> AuditEntry:

@@ -1,30 +1,37 @@
 """Tenant records in Redis: create, read, compare-and-set update, indexes, audit, purge.
 
-Every change to a tenant is ONE MULTI/EXEC under WATCH of the tenant's record key: the record,
-its audit entries and the effects for the outbox are written together or not at all. `version`
-in the record is the compare-and-set counter; the WATCH is what enforces it. All those keys
-share the hash tag `{tenant_id}`, so the transaction stays in one Redis Cluster slot.
+Every change to a tenant is ONE compare-and-set script (`bot.state.scripts.COMPARE_AND_SET`):
+it writes the record, its audit entries, the effects for the outbox and the message ts the
+change moved, only if the record still holds the bytes the change was computed from (bytes
+that hold `version`, the compare-and-set counter) and the tenant's `messages` hash its serial.
+Otherwise it writes nothing and answers the record and the hash as they are, which the next
+attempt applies to: a retry needs no read of its own. Attempts are bounded (`max_attempts`)
+and spaced by a short jittered wait. The record a process last read or wrote is kept in
+memory with its bytes (`_seen`), so an update usually sends its script without reading first:
+when it was stale, the refusal is the read.
 
+All those keys share the hash tag `{tenant_id}`, so the script stays in one Redis Cluster slot.
 The global indexes (tenant set, per-step sets, last-activity and other sorted sets, owner sets,
-the outbox-pending set) and channel bindings live in other slots. They are written right after
-the tenant's transaction, by the same call, from the record as stored (idempotent SADD/SREM/
-ZADD of its current values, written again if the record changed meanwhile), so a call returns
-with them up to date. A replica that dies between its commit and that write leaves them one
-write behind until the next sweep, whose reconciler (`rebuild_indexes`) recomputes them from
-the records. A channel binding is taken after the tenant's record is written (a compare-and-set
-on the binding alone); a create that finds the channel taken takes its record back.
+the outbox-pending set) and channel bindings live in other slots. On one Redis, an update's
+index entries are written by its script, with the record, from the record it replaced. On a
+cluster they are written right after, by the same call, from the record as stored (idempotent
+SADD/SREM/ZADD of its current values, written again if the record changed meanwhile), so a
+call returns with them up to date; a replica that dies between its commit and that write
+leaves them one write behind until the next sweep, whose reconciler (`rebuild_indexes`)
+recomputes them from the records. A channel binding is taken after the tenant's record is
+written (a compare-and-set on the binding alone); a create that finds the channel taken takes
+its record back (and writes its index entries only once the channel is bound).
 
-The embedded store (no `REDIS_URL`) is this same class on `fakeredis.FakeAsyncRedis`, and a
-Redis Cluster (`redis+cluster://`) is the same class on `RedisCluster`: one implementation and
-one set of tests. No Lua is used (fakeredis would need an extra for it, and scripts block the
-server). No query here scans the keyspace except the reconciler.
+The embedded store (no `REDIS_URL`) is this same class on `fakeredis.FakeAsyncRedis` (its
+scripts run by lupa, `fakeredis[lua]`), and a Redis Cluster (`redis+cluster://`) is the same
+class on `RedisCluster`: one implementation and one set of tests. No query here scans the
+keyspace except the reconciler.
 
-Retries and "apply nothing twice": if the connection drops while EXEC is in flight, redis-py
-reports `WatchError` and we cannot tell whether the write landed. The next attempt re-reads the
-record; if it holds exactly the bytes we sent, the write landed and we return it instead of
-applying again. Only if another writer changed the record in that same instant could `apply`
-run on top of our own lost-reply write; transitions of the flow are guarded by the current step,
-which makes such a repeat fail loudly rather than double up.
+Retries and "apply nothing twice": if the connection drops while the script is in flight, the
+client sends it again; the second run finds our own bytes, refuses, and answers them, and we
+return the write instead of applying again. Only if another writer changed the record in that
+same instant could `apply` run on top of our own lost-reply write; transitions of the flow are
+guarded by the current step, which makes such a repeat fail loudly rather than double up.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,12 +51,14 @@ from pydantic_core import PydanticSerializationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from bot.flows.effects import Effect
 from bot.flows.model import Step
 from bot.ids import is_tenant_id
-from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, delete_if_equal
+from bot.state.cas import MAX_CAS_ATTEMPTS, backoff, backoff_exponential, delete_if_equal
 from bot.state.commits import committed
 from bot.state.errors import (
     ChannelAlreadyBound,
@@ -62,15 +72,22 @@ from bot.state.errors import (
 from bot.state.keys import Keys
 from bot.state.outbox import RedisOutbox, encode_effect
 from bot.state.records import (
+    REFS_SERIAL,
     AuditEntry,
+    SlackRefs,
     TenantRecord,
     decode_audit,
     decode_record,
     encode_record,
+    refs_changes,
+    refs_update,
     stored_json,
+    text_fields,
     utcnow,
+    with_refs,
 )
-from bot.state.wire import as_text, begin_multi, opt_bytes, scored, stream_rows, texts
+from bot.state.scripts import Scripts
+from bot.state.wire import as_bytes, as_text, begin_multi, opt_bytes, scored, stream_rows, texts
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +99,61 @@ AUDIT_MAXLEN = 5000
 # The purge log outlives the tenants it names; ten thousand purges is years of them.
 PURGE_LOG_MAXLEN = 10_000
 
+# How many tenants' last-seen records a process keeps to send an update without reading first
+# (about 10 kB each in memory): the read that checks who may act comes just before the update.
+SEEN_RECORDS = 1024
+
 _record_adapter: TypeAdapter[TenantRecord] = TypeAdapter(TenantRecord)
+_NO_REFS = SlackRefs()
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A record as this process last read or wrote it: its stored bytes, its `messages` hash,
+    and the record with the hash applied (never handed out: callers get copies)."""
+
+    data: bytes
+    fields: dict[str, str]
+    record: TenantRecord
+
+    @property
+    def serial(self) -> str:
+        return self.fields.get(REFS_SERIAL, "")
+
+
+class _IndexWriter(Protocol):
+    """What index writes need of a pipeline (`_Ops` collects them for a script instead)."""
+
+    def sadd(self, name: str, *values: str) -> Any: ...
+
+    def srem(self, name: str, *values: str) -> Any: ...
+
+    def zadd(self, name: str, mapping: Mapping[str, float]) -> Any: ...
+
+    def zrem(self, name: str, *values: str) -> Any: ...
+
+
+class _Ops:
+    """Index writes collected for the compare-and-set script (one Redis: it writes them with
+    the record)."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, str, str, str]] = []
+
+    def sadd(self, name: str, *values: str) -> None:
+        self.ops.extend(("sadd", name, v, "") for v in values)
+
+    def srem(self, name: str, *values: str) -> None:
+        self.ops.extend(("srem", name, v, "") for v in values)
+
+    def zadd(self, name: str, mapping: Mapping[str, float]) -> None:
+        self.ops.extend(("zadd", name, m, repr(float(score))) for m, score in mapping.items())
+
+    def zrem(self, name: str, *values: str) -> None:
+        self.ops.extend(("zrem", name, v, "") for v in values)
+
+    def __len__(self) -> int:
+        return len(self.ops)
 
 
 @dataclass(frozen=True)
@@ -104,7 +175,7 @@ class Change:
 
 @dataclass(frozen=True)
 class _Sent:
-    """What an update's last EXEC sent (to recognise it landed when its reply was lost)."""
+    """What an update's last script sent (to recognise it landed when its reply was lost)."""
 
     payload: bytes
     old: TenantRecord
@@ -224,6 +295,8 @@ class RedisTenantStore:
         # A tenant's updates from this process go one at a time: racing ourselves would only
         # make compare-and-set retries (and `Contention`) out of what can simply wait its turn.
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._scripts = Scripts(redis)
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
 
     @property
     def keys(self) -> Keys:
@@ -253,28 +326,20 @@ class RedisTenantStore:
             update={"version": 1, "created_at": now, "updated_at": now, "last_activity_at": now}
         )
         payload = self._encode_checked(new)
-        record_key = self._keys.record(tenant_id)
-        # Looked at before the transaction takes its connection: a second connection asked for
-        # while holding one would starve the pool when as many creates run as it has.
+        # Looked at before the script takes a connection: a second connection asked for while
+        # holding one would starve the pool when as many creates run as it has.
         await self._check_channel_free(new.channel_id, tenant_id)
-        for attempt in range(1, self._max_attempts + 1):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(record_key)
-                    existing = opt_bytes(await pipe.get(record_key))
-                    if existing == payload:
-                        break  # an earlier attempt landed; its reply was lost
-                    if existing is not None:
-                        raise TenantExists(tenant_id)
-                    begin_multi(pipe)
-                    pipe.set(record_key, payload)
-                    self._queue_audit_and_effects(pipe, new, audit, effects)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    await backoff(attempt)
-        else:
-            raise Contention(tenant_id, self._max_attempts)
+        sets, dels = refs_changes({}, new.slack)
+        outcome = await self._compare_and_set(
+            new, None, payload, audit, effects, sets, dels, _Ops(), serial="*"
+        )
+        if outcome[0] is not None:
+            ids, length = outcome[0]
+            self._hint(tenant_id, effects, ids, length, new.version)
+            self._keep(tenant_id, _Seen(payload, sets, new.model_copy(deep=True)))
+        elif outcome[1] is None or outcome[1][0] != payload:
+            raise TenantExists(tenant_id)
+        # (else an earlier run landed; its reply was lost and the client sent it again)
         # The record is written first, so a binding always names a tenant that was written:
         # of two creates racing for one channel, the one that binds second takes its own
         # record back (nothing was announced for it yet) and is told the channel is taken.
@@ -288,9 +353,31 @@ class RedisTenantStore:
         return new
 
     async def get(self, tenant_id: str) -> TenantRecord | None:
-        key = self._keys.record(tenant_id)
-        data = opt_bytes(await self._redis.get(key))
-        return None if data is None else decode_record(tenant_id, data, key=key)
+        stored = await self._read_stored(tenant_id)
+        if stored is None:
+            self._seen.pop(tenant_id, None)
+            return None
+        return self._decode(tenant_id, *stored)
+
+    def seen_as(self, tenant_id: str, data: bytes, fields: dict[str, str]) -> TenantRecord:
+        """The record stored as `data` with its `messages` hash (read by someone else, e.g.
+        the outbox with a claim), kept as this process's latest look at it."""
+        return self._decode(tenant_id, data, fields)
+
+    def _decode(self, tenant_id: str, data: bytes, fields: dict[str, str]) -> TenantRecord:
+        seen = self._seen.get(tenant_id)
+        if seen is not None and seen.data == data and seen.fields == fields:
+            self._seen.move_to_end(tenant_id)
+            return seen.record.model_copy(deep=True)
+        record = with_refs(decode_record(tenant_id, data, key=self._keys.record(tenant_id)), fields)
+        self._keep(tenant_id, _Seen(data, fields, record.model_copy(deep=True)))
+        return record
+
+    def _keep(self, tenant_id: str, seen: _Seen) -> None:
+        self._seen[tenant_id] = seen
+        self._seen.move_to_end(tenant_id)
+        while len(self._seen) > SEEN_RECORDS:
+            self._seen.popitem(last=False)
 
     async def get_many(
         self, tenant_ids: Sequence[str], *, skip_corrupt: bool = False
@@ -305,13 +392,18 @@ class RedisTenantStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for tenant_id in ids:
                 pipe.get(self._keys.record(tenant_id))
-            values = [opt_bytes(v) for v in await pipe.execute()]
+                pipe.hgetall(self._keys.messages(tenant_id))
+            values = await pipe.execute()
         found: dict[str, TenantRecord] = {}
-        for tenant_id, data in zip(ids, values, strict=True):
+        for n, tenant_id in enumerate(ids):
+            data = opt_bytes(values[2 * n])
             if data is None:
                 continue
+            fields = text_fields(values[2 * n + 1])
             try:
-                found[tenant_id] = decode_record(tenant_id, data, key=self._keys.record(tenant_id))
+                found[tenant_id] = with_refs(
+                    decode_record(tenant_id, data, key=self._keys.record(tenant_id)), fields
+                )
             except (CorruptRecord, UnknownSchemaVersion) as exc:
                 if not skip_corrupt:
                     raise
@@ -322,10 +414,23 @@ class RedisTenantStore:
         value = opt_bytes(await self._redis.get(self._keys.channel(channel_id)))
         return None if value is None else value.decode()
 
+    async def remember(self, tenant_id: str, refs: dict[str, object]) -> None:
+        """Keep the ts of messages the bot will update in place (`SlackRefs` fields), beside
+        the record: no new version of it, no index write. Raises `TenantNotFound`, or
+        `ValidationError` for a value `SlackRefs` refuses."""
+        fields = refs_update(refs)
+        if not fields:
+            return
+        keys = [self._keys.record(tenant_id), self._keys.messages(tenant_id)]
+        args = [x for pair in fields.items() for x in pair]
+        if not await self._scripts.remember(keys=keys, args=args):
+            self._seen.pop(tenant_id, None)
+            raise TenantNotFound(tenant_id)
+
     # -- update -----------------------------------------------------------------------------
 
     async def update(self, tenant_id: str, apply: Apply) -> UpdateResult:
-        """Compare-and-set: read the record, `apply` it, write the result if nobody wrote first.
+        """Compare-and-set: `apply` the record, write the result if nobody wrote first.
 
         `apply` must be a pure function of the record it is given: it can run more than once
         when writers race. Whatever it raises propagates and nothing is written. The store sets
@@ -341,48 +446,160 @@ class RedisTenantStore:
             return await self._update(tenant_id, apply)
 
     async def _update(self, tenant_id: str, apply: Apply) -> UpdateResult:
-        """One update, holding this process's turn for the tenant."""
-        record_key = self._keys.record(tenant_id)
+        """One update, holding this process's turn for the tenant.
+
+        It starts from the record as this process last saw it (read if it has not): the script
+        refuses if that is stale, and answers what is stored instead, to apply to next."""
+        seen = self._seen.get(tenant_id)
+        if seen is None:
+            await self.get(tenant_id)  # raises when unreadable
+            seen = self._seen.get(tenant_id)
+            if seen is None:
+                raise TenantNotFound(tenant_id)
         sent: _Sent | None = None
         for attempt in range(1, self._max_attempts + 1):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(record_key)
-                    data = opt_bytes(await pipe.get(record_key))
-                    if data is None:
-                        raise TenantNotFound(tenant_id)
-                    if sent is not None and data == sent.payload:
-                        # The previous EXEC landed but its reply was lost: do not apply again.
-                        break
-                    current = decode_record(tenant_id, data, key=record_key)
-                    change = apply(current)
-                    if change is None:
-                        return UpdateResult(current, False, (), attempt)
-                    new = self._next_version(current, change)
-                    payload = self._encode_checked(new)
-                    if new.channel_id != current.channel_id:
-                        await self._check_channel_free(new.channel_id, tenant_id)
-                    begin_multi(pipe)
-                    pipe.set(record_key, payload)
-                    effect_ids = self._queue_audit_and_effects(
-                        pipe, new, change.audit, change.effects
-                    )
-                    sent = _Sent(payload, current, new, effect_ids, change.step_seconds)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    await backoff(attempt)
+            if sent is not None and seen.data == sent.payload:
+                break  # the script ran, its reply was lost, and the client sent it again
+            current = seen.record
+            change = apply(current.model_copy(deep=True))
+            if change is None:
+                return UpdateResult(current.model_copy(deep=True), False, (), attempt)
+            new = self._next_version(current, change)
+            payload = self._encode_checked(new)
+            if new.channel_id != current.channel_id:
+                await self._check_channel_free(new.channel_id, tenant_id)
+            sets, dels = refs_changes(seen.fields, new.slack)
+            ops = _Ops()
+            if self._ordered:
+                # One Redis: the index entries go with the record, in its script.
+                self._queue_once(ops, current, new, bool(change.effects), change.step_seconds)
+                self._queue_index_changes(ops, current, new)
+            effect_ids = self._new_effect_ids(new, change.effects)
+            sent = _Sent(payload, current, new, effect_ids, change.step_seconds)
+            written, found = await self._compare_and_set(
+                new, seen.data, payload, change.audit, change.effects, sets, dels, ops,
+                serial=seen.serial,
+            )  # fmt: skip
+            if written is not None:
+                fields = {k: v for k, v in {**seen.fields, **sets}.items() if k not in dels}
+                # `new` is this call's own (built from what `apply` was handed): kept as is,
+                # and the caller gets a copy.
+                self._keep(tenant_id, _Seen(payload, fields, new))
+                self._hint(tenant_id, change.effects, *written, new.version)
+                break
+            if found is None:
+                self._seen.pop(tenant_id, None)
+                raise TenantNotFound(tenant_id)
+            self._decode(tenant_id, *found)  # raises when unreadable
+            seen = self._seen[tenant_id]
+            if seen.data != sent.payload:
+                await backoff_exponential(attempt)
         else:
             raise Contention(tenant_id, self._max_attempts)
         assert sent is not None  # both breaks follow a write
         old, new = sent.old, sent.new
         if new.channel_id != old.channel_id:
             await self._rebind_channel(tenant_id, old.channel_id, new.channel_id)
-        await self._after_write(
-            old, new, sent.payload, announce=bool(sent.effect_ids), step_seconds=sent.step_seconds
-        )
+        if not self._ordered:
+            await self._after_write(
+                old,
+                new,
+                sent.payload,
+                announce=bool(sent.effect_ids),
+                step_seconds=sent.step_seconds,
+            )
         await committed()
-        return UpdateResult(new, True, sent.effect_ids, attempt)
+        return UpdateResult(new.model_copy(deep=True), True, sent.effect_ids, attempt)
+
+    async def _compare_and_set(
+        self,
+        new: TenantRecord,
+        expected: bytes | None,
+        payload: bytes,
+        audit: Iterable[AuditEntry],
+        effects: Sequence[Effect],
+        sets: Mapping[str, str],
+        dels: Sequence[str],
+        ops: _Ops,
+        *,
+        serial: str,
+    ) -> tuple[tuple[list[str], int] | None, tuple[bytes, dict[str, str]] | None]:
+        """One run of the compare-and-set script: `(stream ids of the effects, outbox length)`
+        when it wrote, else what is stored (`(record, messages)`, or None without a record)."""
+        keys, tenant_id = self._keys, new.tenant_id
+        script_keys = [
+            keys.record(tenant_id),
+            keys.messages(tenant_id),
+            keys.audit(tenant_id),
+            keys.outbox(tenant_id),
+        ]
+        where: dict[str, int] = {}
+        op_args: list[str] = []
+        for op, key, member, score in ops.ops:
+            if key not in where:
+                script_keys.append(key)
+                where[key] = len(script_keys)
+            op_args += [op, str(where[key]), member, score]
+        entries = [
+            entry.model_copy(update={"version": new.version}).model_dump_json() for entry in audit
+        ]
+        args: list[Any] = [expected or b"", serial, payload, self._audit_maxlen, len(entries)]
+        args += entries
+        args.append(len(effects))
+        for effect_id, effect in zip(self._new_effect_ids(new, effects), effects, strict=True):
+            args += [effect_id, encode_effect(effect)]
+        args.append(len(sets))
+        for pair in sets.items():
+            args += pair
+        args += [len(dels), *dels, len(ops)]
+        args += op_args
+        try:
+            answer = await self._scripts.compare_and_set(keys=script_keys, args=args)
+        except (RedisConnectionError, RedisTimeoutError):
+            # Sent, and no answer (after the client's own retries): whether it ran is unknown.
+            # What is stored tells: our own bytes if it ran (the caller then returns it).
+            return None, await self._read_stored(tenant_id)
+        if int(answer[0]) == 1:
+            return ([as_text(i) for i in answer[2:]], int(answer[1])), None
+        if len(answer) < 3:
+            return None, None
+        raw = answer[2]
+        # RESP2 answers HGETALL inside a script as a flat list; RESP3 as a map.
+        pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2], strict=True)
+        return None, (as_bytes(answer[1]), text_fields(dict(pairs)))
+
+    async def _read_stored(self, tenant_id: str) -> tuple[bytes, dict[str, str]] | None:
+        """The stored record and its `messages` hash, or None without a record."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.record(tenant_id))
+            pipe.hgetall(self._keys.messages(tenant_id))
+            raw, raw_fields = await pipe.execute()
+        data = opt_bytes(raw)
+        return None if data is None else (data, text_fields(raw_fields))
+
+    def _hint(
+        self,
+        tenant_id: str,
+        effects: Sequence[Effect],
+        stream_ids: Sequence[str],
+        outbox_length: int,
+        version: int,
+    ) -> None:
+        """Tell this process's runner which effects the tenant's outbox holds, when the write
+        that added them knows it holds nothing else (the drain need not read the stream)."""
+        if effects and outbox_length == len(stream_ids) == len(effects):
+            self.outbox.hint(tenant_id, stream_ids, self._effect_ids_at(version, effects), effects)
+        else:
+            self.outbox.hint(tenant_id, (), (), ())
+
+    @staticmethod
+    def _effect_ids_at(version: int, effects: Sequence[Effect]) -> tuple[str, ...]:
+        # Stable ids: a retried write of the same version produces the same ids, and a runner
+        # can key its own idempotency (e.g. a message it already posted) on them.
+        return tuple(f"{version}-{index}" for index in range(len(effects)))
+
+    def _new_effect_ids(self, new: TenantRecord, effects: Sequence[Effect]) -> tuple[str, ...]:
+        return self._effect_ids_at(new.version, effects)
 
     def _next_version(self, current: TenantRecord, change: Change) -> TenantRecord:
         proposed = change.record
@@ -402,10 +619,11 @@ class RedisTenantStore:
         )
 
     def _encode_checked(self, record: TenantRecord) -> bytes:
-        """Encode, and prove the bytes read back: `model_copy(update=…)` skips validation,
-        and a record we could not read back would lock the tenant out."""
+        """Encode (without the message ts, kept beside it), and prove the bytes read back:
+        `model_copy(update=…)` skips validation, and a record we could not read back would lock
+        the tenant out."""
         try:
-            payload = encode_record(record)
+            payload = encode_record(record.model_copy(update={"slack": _NO_REFS}))
         except PydanticSerializationError as exc:
             raise InvalidChange(record.tenant_id, " ".join(str(exc).split())) from None
         try:
@@ -465,6 +683,7 @@ class RedisTenantStore:
 
     async def _take_back(self, tenant_id: str, payload: bytes) -> None:
         """Undo a create that lost its channel: delete what it wrote, if nothing changed it."""
+        self._seen.pop(tenant_id, None)
         record_key = self._keys.record(tenant_id)
         for attempt in range(1, self._max_attempts + 1):
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -497,19 +716,30 @@ class RedisTenantStore:
         announce: bool,
         step_seconds: float | None = None,
     ) -> None:
-        keys, tenant_id = self._keys, new.tenant_id
 
-        def once(pipe: Pipeline) -> None:
-            if announce:
-                pipe.sadd(keys.outbox_pending(), tenant_id)
-            # What happened (not what is): kept once, with the write that made it happen.
-            if old is not None and old.step != new.step and step_seconds is not None:
-                pipe.zadd(keys.step_durations(old.step.value), {tenant_id: step_seconds})
-            if old is not None and old.stall is not None and new.stall is None:
-                pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
+        def once(pipe: _IndexWriter) -> None:
+            self._queue_once(pipe, old, new, announce, step_seconds)
 
         owners = {old.se_user} if old is not None and old.se_user else set()
         await self._sync_indexes(new, payload, drop_owners=owners, first=once, since=old)
+
+    def _queue_once(
+        self,
+        pipe: _IndexWriter,
+        old: TenantRecord | None,
+        new: TenantRecord,
+        announce: bool,
+        step_seconds: float | None,
+    ) -> None:
+        """What a write adds once, beside the index entries of its record."""
+        keys, tenant_id = self._keys, new.tenant_id
+        if announce:
+            pipe.sadd(keys.outbox_pending(), tenant_id)
+        # What happened (not what is): kept once, with the write that made it happen.
+        if old is not None and old.step != new.step and step_seconds is not None:
+            pipe.zadd(keys.step_durations(old.step.value), {tenant_id: step_seconds})
+        if old is not None and old.stall is not None and new.stall is None:
+            pipe.zadd(keys.unstalled(), {tenant_id: new.updated_at.timestamp()})
 
     async def _sync_indexes(
         self,
@@ -517,7 +747,7 @@ class RedisTenantStore:
         payload: bytes,
         *,
         drop_owners: Iterable[str] = (),
-        first: Callable[[Pipeline], None] | None = None,
+        first: Callable[[_IndexWriter], None] | None = None,
         since: TenantRecord | None = None,
     ) -> None:
         """Write the record's index entries, until the record read back is the one written
@@ -567,7 +797,7 @@ class RedisTenantStore:
             await pipe.execute()
 
     def _queue_indexes(
-        self, pipe: Pipeline, record: TenantRecord, drop_owners: Iterable[str] = ()
+        self, pipe: _IndexWriter, record: TenantRecord, drop_owners: Iterable[str] = ()
     ) -> None:
         """The record's entry in every index it belongs to, and none in the others (of the
         owner sets: none in `drop_owners` but its own). Derived from the record alone."""
@@ -612,7 +842,9 @@ class RedisTenantStore:
         if owner is not None:
             pipe.sadd(keys.owner(owner), tenant_id)
 
-    def _queue_index_changes(self, pipe: Pipeline, old: TenantRecord, new: TenantRecord) -> None:
+    def _queue_index_changes(
+        self, pipe: _IndexWriter, old: TenantRecord, new: TenantRecord
+    ) -> None:
         """What `_queue_indexes` would write for `new`, less what is the same for `old`: each
         index whose entry differs gets the entry of `new` (and loses that of `old`)."""
         keys, tenant_id = self._keys, new.tenant_id
@@ -656,7 +888,7 @@ class RedisTenantStore:
             if new_owner is not None:
                 pipe.sadd(keys.owner(new_owner), tenant_id)
 
-    def _queue_forget(self, pipe: Pipeline, tenant_id: str, owners: Iterable[str]) -> None:
+    def _queue_forget(self, pipe: _IndexWriter, tenant_id: str, owners: Iterable[str]) -> None:
         """Remove the tenant from every global index (purge, and orphans in a rebuild)."""
         keys = self._keys
         pipe.srem(keys.tenants(), tenant_id)
@@ -674,32 +906,6 @@ class RedisTenantStore:
             pipe.zrem(key, tenant_id)
         for owner in sorted(set(owners)):
             pipe.srem(keys.owner(owner), tenant_id)
-
-    def _queue_audit_and_effects(
-        self,
-        pipe: Pipeline,
-        new: TenantRecord,
-        audit: Iterable[AuditEntry],
-        effects: Sequence[Effect],
-    ) -> tuple[str, ...]:
-        tenant_id = new.tenant_id
-        for entry in audit:
-            stamped = entry.model_copy(update={"version": new.version})
-            pipe.xadd(
-                self._keys.audit(tenant_id),
-                {b"entry": stamped.model_dump_json()},
-                maxlen=self._audit_maxlen,
-                approximate=True,
-            )
-        # Stable ids: a retried write of the same version produces the same ids, and a runner
-        # can key its own idempotency (e.g. a message it already posted) on them.
-        effect_ids = tuple(f"{new.version}-{index}" for index in range(len(effects)))
-        for effect_id, effect in zip(effect_ids, effects, strict=True):
-            pipe.xadd(
-                self._keys.outbox(tenant_id),
-                {b"effect_id": effect_id, b"effect": encode_effect(effect)},
-            )
-        return effect_ids
 
     # -- audit ------------------------------------------------------------------------------
 
@@ -940,6 +1146,7 @@ class RedisTenantStore:
         cannot be read from a corrupt record, the binding stays behind; `create` treats a
         binding to a missing tenant as free, and the reconciler removes it.
         """
+        self._seen.pop(tenant_id, None)
         keys = self._keys
         record_key = keys.record(tenant_id)
         watched = (

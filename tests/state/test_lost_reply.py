@@ -1,9 +1,11 @@
-"""A write whose EXEC reached Redis but whose reply was lost is not applied a second time.
+"""A write whose EXEC or script reached Redis but whose reply was lost is not applied twice.
 
 The connection "drops" right after EXEC ran; redis-py turns that into `WatchError` because
 keys were watched, and the store must recognise its own write instead of applying again. On a
 Redis Cluster the client would send the MULTI/EXEC again on a new connection, without the WATCH
-(so applying it twice); `bot.state.connection` makes it report `WatchError` instead.
+(so applying it twice); `bot.state.connection` makes it report `WatchError` instead. A
+compare-and-set script (EVALSHA) whose reply is lost is sent again by the client: its second run
+finds the record it wrote, refuses, and answers it, and the store returns its write.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,15 +28,16 @@ from tests.state.helpers import advance_to, make_record, note
 
 @pytest.fixture
 def drop_next_exec_reply(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> Iterator[list[int]]:
-    """Arm with `armed.append(1)`: the next MULTI/EXEC reaches the server and runs there, then
-    the connection fails while its EXEC reply is being read (a reply lost on the way back)."""
+    """Arm with `armed.append(1)`: the next MULTI/EXEC or script (EVALSHA) reaches the server
+    and runs there, then the connection fails while its reply is being read (a reply lost on
+    the way back)."""
     armed: list[int] = []
     if backend.name == "cluster":
         original_node_parse = ClusterNode.parse_response
 
         async def node_parse(self: ClusterNode, connection: Any, command: Any, **kw: Any) -> Any:
             reply = await original_node_parse(self, connection, command, **kw)
-            if command == "EXEC" and armed:
+            if command in ("EXEC", "EVALSHA") and armed:
                 armed.pop()
                 raise RedisConnectionError("connection reset before EXEC's reply (simulated)")
             return reply
@@ -44,6 +48,7 @@ def drop_next_exec_reply(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> I
         return
     original_exec = Pipeline._execute_transaction
     original_parse = Pipeline.parse_response
+    original_client_parse = Redis.parse_response
     replies_left: dict[int, int] = {}  # pipeline id -> replies to read before the lost one
 
     async def exec_transaction(self: Pipeline, connection: Any, commands: Any, *rest: Any) -> Any:
@@ -61,9 +66,17 @@ def drop_next_exec_reply(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> I
             replies_left[id(self)] = left - 1
         return await original_parse(self, *args, **kwargs)
 
+    async def client_parse(self: Redis, connection: Any, command: Any, **kwargs: Any) -> Any:
+        reply = await original_client_parse(self, connection, command, **kwargs)
+        if command == "EVALSHA" and armed and not isinstance(self, Pipeline):
+            armed.pop()
+            raise RedisConnectionError("connection reset before the script's reply (simulated)")
+        return reply
+
     with monkeypatch.context() as patch:
         patch.setattr(Pipeline, "_execute_transaction", exec_transaction)
         patch.setattr(Pipeline, "parse_response", parse_response)
+        patch.setattr(Redis, "parse_response", client_parse)
         yield armed
 
 

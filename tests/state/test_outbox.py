@@ -20,6 +20,7 @@ from bot.flows.effects import (
 )
 from bot.flows.model import DocKind, SipStage, Step
 from bot.state.errors import CorruptOutboxEntry
+from bot.state.records import refs_update
 from bot.state.store import Change, RedisTenantStore
 from bot.state.wire import as_text
 from tests.state.conftest import Backend
@@ -122,11 +123,18 @@ async def test_failures_are_counted_and_abandoned_effects_kept_for_people(
     again = (await outbox.pending_effects("acme-x1y2"))[0]
     assert (again.attempts, again.last_error) == (2, "503 #2")
     assert await outbox.record_failure("acme-x1y2", "7-7", "unknown effect") == 0
+    # Given the stream id (as the runner is), the same, looking at that entry only.
+    at = first.stream_entry_id
+    assert await outbox.record_failure("acme-x1y2", first.effect_id, "503 #3", entry=at) == 3
+    assert await outbox.record_failure("acme-x1y2", "7-7", "unknown effect", entry=at) == 0
+    assert await outbox.record_failure("acme-x1y2", first.effect_id, "x", entry="1-1") == 0
+    again = (await outbox.pending_effects("acme-x1y2"))[0]
+    assert (again.attempts, again.last_error) == (3, "503 #3")
     assert outbox.max_attempts == 5
 
     assert await outbox.abandon("acme-x1y2", first.stream_entry_id, "gave up after 2") is True
     [dead] = await outbox.abandoned("acme-x1y2")
-    assert (dead.effect_id, dead.reason, dead.attempts) == ("2-0", "gave up after 2", 2)
+    assert (dead.effect_id, dead.reason, dead.attempts) == ("2-0", "gave up after 2", 3)
     assert "SIP-9" in dead.effect_json
     assert [p.effect_id for p in await outbox.pending_effects("acme-x1y2")] == ["2-1"]
     assert await backend.redis.hget(backend.keys.outbox_attempts("acme-x1y2"), "2-0") is None
@@ -191,3 +199,36 @@ async def test_a_claim_records_its_starts_and_results_and_can_be_kept_and_taken_
     redis = store._redis
     assert await redis.hget(keys.outbox_tries("acme-x1y2"), "2-0") is None
     assert await redis.hget(keys.outbox_results("acme-x1y2"), "2-0") is None
+
+
+async def test_a_claim_by_stream_id_reads_the_record_and_done_keeps_message_ts(
+    store: RedisTenantStore,
+) -> None:
+    await with_effects(store, UpdateChecklist(), note("after"))
+    outbox = store.outbox
+    first, second = await outbox.pending_effects("acme-x1y2")
+    at = first.stream_entry_id
+    claim = await outbox.claim(
+        "acme-x1y2", first.effect_id, MINUTE, owner="runner-a", entry=at, read_record=True
+    )
+    assert claim is not None and claim.tries == 1 and claim.record is not None
+    record = store.seen_as("acme-x1y2", claim.record, claim.messages)
+    assert record == await store.get("acme-x1y2")
+    # Held: another runner is refused; the owner with `reclaim` takes it back.
+    assert await outbox.claim("acme-x1y2", first.effect_id, MINUTE, owner="b", entry=at) is None
+    again = await outbox.claim(
+        "acme-x1y2", first.effect_id, MINUTE, owner="runner-a", reclaim=True, entry=at
+    )
+    assert again is not None and again.tries == 2 and again.record is None
+    assert await outbox.release_claim(claim) is False  # replaced by `again`
+    # Done: gone with what was kept for it, and the message ts kept for the tenant.
+    kept = refs_update({"checklist_ts": "1700000000.000500"})
+    removed, left = await outbox.done("acme-x1y2", at, first.effect_id, kept)
+    assert (removed, left) == (True, 1)
+    assert await outbox.claim("acme-x1y2", first.effect_id, MINUTE, entry=at) is None
+    stored = await store.get("acme-x1y2")
+    assert stored is not None and stored.slack.checklist_ts == "1700000000.000500"
+    assert stored.version == record.version  # no new version for a message ts
+    assert await outbox.tenants_with_pending() == ["acme-x1y2"]
+    assert await outbox.done("acme-x1y2", second.stream_entry_id, second.effect_id) == (True, 0)
+    assert await outbox.tenants_with_pending() == []
