@@ -220,7 +220,7 @@ class Verifier:
         said = MessageRef(key=observation.message, params=dict(observation.params))
         match observation.status:
             case Status.CONFIRMED:
-                moved = await self._advance(record, observation)
+                moved = await self._advance(record, observation, trigger)
                 return Verification(record.tenant_id, step, Outcome.CONFIRMED, said, moved=moved)
             case Status.REJECTED:
                 await self._rejected(record, observation, trigger)
@@ -229,7 +229,9 @@ class Verifier:
                 await self._note(record, observation, trigger)
                 return Verification(record.tenant_id, step, Outcome(observation.status.value), said)
 
-    async def _advance(self, record: TenantRecord, observation: Observation) -> bool:
+    async def _advance(
+        self, record: TenantRecord, observation: Observation, trigger: Trigger
+    ) -> bool:
         event = ConfirmByCloud(
             step=observation.step,
             sdk_app_id=_sdk_app_id(observation),
@@ -241,7 +243,7 @@ class Verifier:
             # The tenant moved on meanwhile, or a gate the API cannot open (step 8 before
             # step 6) is shut: the manual path goes on as it would have.
             log.info("cloud confirmation of %s not applied: %s", record.tenant_id, exc)
-            await self._note(record, observation, Trigger.SWEEP)
+            await self._note(record, observation, trigger)
             return False
         self.kick(record.tenant_id)
         return True

@@ -28,17 +28,19 @@ from bot.cloud.vault import VaultDisabled
 from bot.config import Settings
 from bot.flows.model import Actor, ActorRole
 from bot.handlers.access import (
-    NoTenantHere,
-    NotInTenant,
-    may_act_for,
     tenant_for,
-    tenant_of_channel,
-    tenant_of_user,
 )
 from bot.handlers.acks import answers_at_ack
 from bot.handlers.clicks import TRIGGER_ERRORS, Click
 from bot.handlers.replies import EXPECTED, explain, tell
-from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
+from bot.handlers.subcommands import (
+    Audience,
+    CommandRequest,
+    Subcommand,
+    refusal,
+    say,
+    tenant_of_command,
+)
 from bot.i18n import Lang, lang_from_locale
 from bot.ids import ActionId, CallbackId, action_pattern
 from bot.mrkdwn import escape
@@ -69,25 +71,6 @@ class KeysDisabled(ConversationError):
 
 def _enabled(settings: Settings) -> bool:
     return settings.cloud_keys_enabled
-
-
-async def _tenant(req: CommandRequest) -> TenantRecord:
-    """The tenant named in the command, or the one of the place it was typed, once the actor
-    may act for it. Raises `NotInTenant`, `NoTenantHere`, `TenantNotFound` (to staff)."""
-    services = req.services
-    words = req.args.split()
-    if words:
-        return await tenant_for(
-            services.onboardings, services.memberships, words[0].lower(), req.actor
-        )
-    record = await tenant_of_channel(services.store, req.channel_id)
-    if record is None and req.channel_id.startswith("D"):
-        record = await tenant_of_user(services.store, services.memberships, req.actor.user_id)
-    if record is None:
-        raise NoTenantHere()
-    if not await may_act_for(services.memberships, record, req.actor):
-        raise NotInTenant()
-    return record
 
 
 # -- /onboard key ---------------------------------------------------------------------------------
@@ -121,7 +104,7 @@ async def _key(req: CommandRequest) -> Message | None:
     """`/onboard key [tenant]`: open the form (the answer is the form itself)."""
     services = req.services
     try:
-        record = await _tenant(req)
+        record = await tenant_of_command(req)
     except EXPECTED as exc:
         return refusal(req, exc)
     trigger = str(req.payload.get("trigger_id") or "")
@@ -138,7 +121,7 @@ async def _forget_key(req: CommandRequest) -> Message:
     """`/onboard forget-key [tenant]`: delete the tenant's key (audited); say which it was."""
     services = req.services
     try:
-        record = await _tenant(req)
+        record = await tenant_of_command(req)
         forgotten = await services.vault.forget(record.tenant_id, by=req.actor)
     except EXPECTED as exc:
         return refusal(req, exc)

@@ -9,10 +9,19 @@ from typing import Any
 
 from bot.config import Settings
 from bot.flows.model import Actor, ActorRole
+from bot.handlers.access import (
+    NoTenantHere,
+    NotInTenant,
+    may_act_for,
+    tenant_for,
+    tenant_of_channel,
+    tenant_of_user,
+)
 from bot.handlers.replies import explain
 from bot.i18n import Lang
 from bot.mrkdwn import typed_text
 from bot.services import Services
+from bot.state import TenantRecord
 from bot.views.kit import Message
 
 
@@ -88,3 +97,22 @@ def say(req: CommandRequest, key: str, **params: object) -> Message:
 
 def refusal(req: CommandRequest, exc: Exception) -> Message:
     return Message.plain_text(explain(exc, req.services.catalog, req.lang))
+
+
+async def tenant_of_command(req: CommandRequest) -> TenantRecord:
+    """The tenant named in the command, or the one of the place it was typed, once the actor
+    may act for it. Raises `NotInTenant`, `NoTenantHere`, `TenantNotFound` (to staff)."""
+    services = req.services
+    words = req.args.split()
+    if words:
+        return await tenant_for(
+            services.onboardings, services.memberships, words[0].lower(), req.actor
+        )
+    record = await tenant_of_channel(services.store, req.channel_id)
+    if record is None and req.channel_id.startswith("D"):
+        record = await tenant_of_user(services.store, services.memberships, req.actor.user_id)
+    if record is None:
+        raise NoTenantHere()
+    if not await may_act_for(services.memberships, record, req.actor):
+        raise NotInTenant()
+    return record

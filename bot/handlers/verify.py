@@ -23,9 +23,15 @@ from bot.cloud.verify import (
 from bot.config import Settings
 from bot.flows.catalogue import step_spec
 from bot.flows.effects import MessageRef
-from bot.handlers.access import NoTenantHere, tenant_for, tenant_of_channel
 from bot.handlers.replies import EXPECTED
-from bot.handlers.subcommands import Audience, CommandRequest, Subcommand, refusal, say
+from bot.handlers.subcommands import (
+    Audience,
+    CommandRequest,
+    Subcommand,
+    refusal,
+    say,
+    tenant_of_command,
+)
 from bot.state import TenantRecord
 from bot.views.kit import Message
 from bot.views.text import render
@@ -60,16 +66,7 @@ async def _verify(req: CommandRequest) -> Message | None:
     services = req.services
     verifier = services.verifier
     try:
-        if req.args:
-            tenant_id = req.args.split()[0].lower()
-            record = await tenant_for(
-                services.onboardings, services.memberships, tenant_id, req.actor
-            )
-        else:
-            found = await tenant_of_channel(services.store, req.channel_id)
-            if found is None:
-                raise NoTenantHere()
-            record = found
+        record = await tenant_of_command(req)
     except EXPECTED as exc:
         return refusal(req, exc)
     work = asyncio.ensure_future(verifier.verify(record.tenant_id, Trigger.SE))
