@@ -30,6 +30,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -63,6 +64,7 @@ from bot.state import Claim, PendingEffect, RedisOutbox, TenantRecord
 from bot.state.health import RedisHealth, is_unreachable
 from bot.state.records import refs_update
 from bot.tickets import TicketBusy, TicketDispatcher, TicketsPending, ticket_view_from_record
+from bot.turns import Turns
 from bot.views.kit import Message
 from bot.views.notices import notice_message, ops_notice
 from bot.views.progress import progress_message
@@ -83,8 +85,9 @@ RETRY_BASE_SECONDS = 2.0
 PAGE = 100
 # When another replica holds the effect at the head of a tenant's outbox, look again this soon.
 LOOK_AGAIN_SECONDS = 1.0
-# How many requests' background work runs at once (the Redis pool holds 64 connections).
-WORK_SLOTS = 48
+# How many event listeners run at once (the Redis pool holds 64 connections); the effects they
+# cause take turns of their own (`bot.turns`).
+WORK_SLOTS = 32
 EFFECT_MARK = "onboarding_effect"
 
 
@@ -113,6 +116,14 @@ def _since_ts(stream_entry_id: str) -> str:
     """A stream id starts with the ms it was written at; one second earlier, as a Slack ts."""
     ms = int(stream_entry_id.split("-", 1)[0]) if stream_entry_id[:1].isdigit() else 0
     return f"{max(ms / 1000 - 1, 0):.6f}"
+
+
+class _Went(Enum):
+    """How one effect's turn ended, when it was not done."""
+
+    READ_AGAIN = "read_again"  # the hint was out of date
+    STOPPED = "stopped"  # failed, or another replica holds it: nothing behind it now
+    DEFERRED = "deferred"  # its backend is down; the ones behind it go on
 
 
 class EffectFailed(Exception):
@@ -150,6 +161,8 @@ class EffectRunner:
     _inflight: set[tuple[str, str]] = field(default_factory=set)
     _soon: set[str] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
+    # Effects wait while Slack waits on a request (see `bot.turns`).
+    turns: Turns = field(default_factory=Turns)
 
     @property
     def outbox(self) -> RedisOutbox:
@@ -188,50 +201,64 @@ class EffectRunner:
                 page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
             left = deferred = 0
             for pending in page:
-                key = (tenant_id, pending.effect_id)
-                claim = await self.outbox.claim(
-                    tenant_id,
-                    pending.effect_id,
-                    CLAIM_TTL,
-                    owner=self.owner,
-                    reclaim=key not in self._inflight,
-                    entry=pending.stream_entry_id,
-                    read_record=True,
-                )
-                if claim is None:
-                    if hinted is not None:
-                        return True  # the hint was out of date: read the outbox and go on
-                    # Another replica is on it; keep the order by not skipping ahead, and look
-                    # again soon: what this replica wrote behind it must not wait for a sweep.
-                    self._look_again_soon(tenant_id)
+                async with self.turns.effect():  # after the answers Slack waits for
+                    went = await self._one(tenant_id, pending, hinted=hinted is not None)
+                if went is _Went.READ_AGAIN:
+                    return True  # the hint was out of date: read the outbox and go on
+                if went is _Went.STOPPED:
                     return False
-                running = _Running(claim, _since_ts(pending.stream_entry_id))
-                try:
-                    await self._carry_out_held(tenant_id, pending, running)
-                except RetryLater as exc:
-                    log.info("effect %s deferred: %s", pending.effect_id, exc)
-                    await self._keep_refs(tenant_id, running)
-                    # Given back at once: a held claim would stop every later drain at this
-                    # effect, so nothing behind it (a stage change, a notice) would go out
-                    # until the claim expired. The dispatcher's own backoff spaces out the
-                    # calls to the backend that is down.
-                    await self.outbox.release_claim(claim)
+                if went is _Went.DEFERRED:
                     deferred += 1
                     continue
-                except Exception as exc:  # any failure leaves the effect pending
-                    await self._keep_refs(tenant_id, running)
-                    await self._failed(tenant_id, pending, exc, claim)
-                    return False
-                # Done deletes the claim with the effect: there is nothing left to release.
-                _removed, left = await self.outbox.done(
-                    tenant_id,
-                    pending.stream_entry_id,
-                    pending.effect_id,
-                    refs_update(running.refs) if running.refs else None,
-                )
+                left = went
             # A full page, or effects written behind this page meanwhile (beyond those deferred,
             # which stay): look again.
             return len(page) >= PAGE or left > deferred
+
+    async def _one(self, tenant_id: str, pending: PendingEffect, *, hinted: bool) -> _Went | int:
+        """Claim, carry out and mark done one effect; how it went, or (done) how many effects
+        the outbox still holds."""
+        key = (tenant_id, pending.effect_id)
+        claim = await self.outbox.claim(
+            tenant_id,
+            pending.effect_id,
+            CLAIM_TTL,
+            owner=self.owner,
+            reclaim=key not in self._inflight,
+            entry=pending.stream_entry_id,
+            read_record=True,
+        )
+        if claim is None:
+            if hinted:
+                return _Went.READ_AGAIN
+            # Another replica is on it; keep the order by not skipping ahead, and look again
+            # soon: what this replica wrote behind it must not wait for a sweep.
+            self._look_again_soon(tenant_id)
+            return _Went.STOPPED
+        running = _Running(claim, _since_ts(pending.stream_entry_id))
+        try:
+            await self._carry_out_held(tenant_id, pending, running)
+        except RetryLater as exc:
+            log.info("effect %s deferred: %s", pending.effect_id, exc)
+            await self._keep_refs(tenant_id, running)
+            # Given back at once: a held claim would stop every later drain at this effect, so
+            # nothing behind it (a stage change, a notice) would go out until the claim
+            # expired. The dispatcher's own backoff spaces out the calls to the backend that
+            # is down.
+            await self.outbox.release_claim(claim)
+            return _Went.DEFERRED
+        except Exception as exc:  # any failure leaves the effect pending
+            await self._keep_refs(tenant_id, running)
+            await self._failed(tenant_id, pending, exc, claim)
+            return _Went.STOPPED
+        # Done deletes the claim with the effect: there is nothing left to release.
+        _removed, left = await self.outbox.done(
+            tenant_id,
+            pending.stream_entry_id,
+            pending.effect_id,
+            refs_update(running.refs) if running.refs else None,
+        )
+        return left
 
     def _look_again_soon(self, tenant_id: str) -> None:
         if tenant_id in self._soon:
@@ -266,9 +293,9 @@ class EffectRunner:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """One of `WORK_SLOTS` places for a request's background work: beyond them, work waits
-        its turn (first come, first served) instead of crowding the Redis connection pool until
-        its waits time out."""
+        """One of `WORK_SLOTS` places for an event listener's work: beyond them, work waits its
+        turn (first come, first served) instead of crowding the Redis connection pool until its
+        waits time out."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(WORK_SLOTS)
         async with self._slots:

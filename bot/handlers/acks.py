@@ -4,7 +4,9 @@ Bolt runs with `process_before_response=True`: it answers Slack when the listene
 no polling for `ack()`. Every listener is wrapped so that it returns as soon as its answer is
 known, and the rest of its work (Slack calls, the outbox drain) goes on in the background,
 kept by the effect runner (`EffectRunner.spawn`), with failures answered as Bolt's error handler
-would answer them:
+would answer them. Until it is answered a request is counted (`bot.turns`): the effects of
+earlier requests wait, so a burst of clicks does not push the answers back. The request itself
+never waits for a place:
 
 - `answers_at_ack`: the answer goes out when the listener calls `ack()` (a command's reply, a
   form's inline errors, a click that only opens a form), or when it finishes.
@@ -95,12 +97,11 @@ def _early(listener: Listener, *, hold: bool) -> Listener:
 
         async def work() -> None:
             try:
-                async with services.runner.slot():
-                    if hold:
-                        with on_commit(ack.send):
-                            await listener(**kwargs)
-                    else:
+                if hold:
+                    with on_commit(ack.send):
                         await listener(**kwargs)
+                else:
+                    await listener(**kwargs)
             except Exception as exc:
                 if not ack.answered.is_set():
                     raise  # nothing went out yet: Bolt's error handler gives the answer
@@ -108,21 +109,22 @@ def _early(listener: Listener, *, hold: bool) -> Listener:
                 return
             await ack.send()
 
-        task = services.runner.spawn_task(work())
-        answered = asyncio.ensure_future(ack.answered.wait())
-        try:
-            await asyncio.wait(
-                {task, answered},
-                timeout=ACK_DEADLINE_SECONDS if hold else ANSWER_DEADLINE_SECONDS,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            answered.cancel()
-        if task.done() and not ack.answered.is_set():
-            failure = task.exception()
-            if failure is not None:
-                raise failure
-        await ack.send()
+        with services.runner.turns.answer():  # effects wait while Slack waits on this
+            task = services.runner.spawn_task(work())
+            answered = asyncio.ensure_future(ack.answered.wait())
+            try:
+                await asyncio.wait(
+                    {task, answered},
+                    timeout=ACK_DEADLINE_SECONDS if hold else ANSWER_DEADLINE_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                answered.cancel()
+            if task.done() and not ack.answered.is_set():
+                failure = task.exception()
+                if failure is not None:
+                    raise failure
+            await ack.send()
 
     wrapped.__name__ = getattr(listener, "__name__", "listener")
     wrapped.__qualname__ = getattr(listener, "__qualname__", wrapped.__name__)

@@ -23,7 +23,7 @@ import mimetypes
 import re
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -171,6 +171,8 @@ class FakeSlack:
         self._transfers: list[Transfer] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._latency: dict[str, float] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self._held: Counter[str] = Counter()
         self._issued_triggers: set[str] = set()
         self._used_triggers: set[str] = set()
         self._expired_triggers: set[str] = set()
@@ -580,7 +582,30 @@ class FakeSlack:
         else:
             self._latency.pop(method, None)
 
+    def hold(self, method: str) -> None:
+        """Keep every later call of `method` unanswered until `release(method)`: a test sees
+        what the bot does while it waits on Slack (`held(method)` counts the calls waiting)."""
+        if method != self.DOWNLOAD and method not in self._handlers:
+            raise ValueError(f"no such method in the fake: {method!r}")
+        self._holds.setdefault(method, asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of `method`, and every later one at once."""
+        gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def held(self, method: str) -> int:
+        return self._held[method]
+
     async def _lag(self, method: str) -> None:
+        gate = self._holds.get(method)
+        if gate is not None:
+            self._held[method] += 1
+            try:
+                await gate.wait()
+            finally:
+                self._held[method] -= 1
         seconds = self._latency.get(method)
         if seconds:
             await asyncio.sleep(seconds)  # the network being slow, not a test waiting

@@ -28,6 +28,7 @@ from tests.fakeslack.driver import (
     text_input,
 )
 from tests.fakeslack.server import FakeSlack
+from tests.waiting import eventually
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test signing secret
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -206,6 +207,27 @@ async def test_latency_slows_one_method_while_others_answer_at_once(
     assert time.monotonic() - started < 0.5
     with pytest.raises(ValueError, match="no such method"):
         fake.set_latency("users.nothing", 1.0)
+
+
+async def test_a_held_method_answers_only_when_released(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.hold("chat.postMessage")
+    held = [
+        asyncio.create_task(client.chat_postMessage(channel=CHANNEL, text=f"held {n}"))
+        for n in range(2)
+    ]
+    await eventually(lambda: fake.held("chat.postMessage") == 2, timeout=5, what="2 calls held")
+    assert (await client.users_info(user=CUSTOMER))["ok"]  # other methods answer meanwhile
+    assert not any(t.done() for t in held)
+    assert [m.text for m in fake.messages(CHANNEL)] == []  # nothing posted while held
+    fake.release("chat.postMessage")
+    assert [(await t)["ok"] for t in held] == [True, True]
+    assert fake.held("chat.postMessage") == 0
+    assert (await client.chat_postMessage(channel=CHANNEL, text="at once"))["ok"]
+    assert sorted(m.text for m in fake.messages(CHANNEL)) == ["at once", "held 0", "held 1"]
+    with pytest.raises(ValueError, match="no such method"):
+        fake.hold("chat.nothing")
 
 
 async def test_download_latency_holds_the_file_back(
