@@ -199,6 +199,9 @@ class EffectRunner:
             page = hinted
             if page is None:
                 page = await self.outbox.pending_effects(tenant_id, limit=PAGE)
+                if not page:  # listed as pending with nothing left (a race): not any more
+                    await self.outbox.settle_pending(tenant_id)
+                    return False
             left = deferred = 0
             for pending in page:
                 async with self.turns.effect():  # after the answers Slack waits for

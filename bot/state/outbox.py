@@ -367,7 +367,7 @@ class RedisOutbox:
 
         With the `effect_id` (the runner has it), see `done`. When it was the last one, the
         tenant leaves the pending set, and is put back if an effect was added meanwhile
-        (`_settle_pending`). Returns whether the entry was still there.
+        (`settle_pending`). Returns whether the entry was still there.
         """
         if effect_id is None:
             return await self._remove(tenant_id, stream_entry_id, dead_reason=None)
@@ -404,7 +404,7 @@ class RedisOutbox:
             args += pair
         removed, left = await self._scripts.done(keys=script_keys, args=args)
         if int(left) == 0 and not self._ordered:
-            await self._settle_pending(tenant_id)
+            await self.settle_pending(tenant_id)
         return bool(removed), int(left)
 
     async def abandon(self, tenant_id: str, stream_entry_id: str, reason: str) -> bool:
@@ -466,16 +466,17 @@ class RedisOutbox:
                         pipe.delete(keys.effect_claim(tenant_id, effect_id.decode()))
                     await pipe.execute()
                     if remaining <= 0:
-                        await self._settle_pending(tenant_id)
+                        await self.settle_pending(tenant_id)
                     return bool(rows)
                 except WatchError:
                     await backoff(attempt)
         raise Contention(tenant_id, MAX_CAS_ATTEMPTS)
 
-    async def _settle_pending(self, tenant_id: str) -> None:
+    async def settle_pending(self, tenant_id: str) -> None:
         """Take an emptied outbox's tenant out of the pending set (another slot than the
         outbox, so not in its transaction): remove, then look again, and put it back if an
-        effect arrived meanwhile (writers announce theirs after they commit)."""
+        effect arrived meanwhile (writers announce theirs after they commit). Safe whenever the
+        outbox looked empty: at worst the tenant is put back."""
         keys = self._keys
         await self._redis.srem(keys.outbox_pending(), tenant_id)
         if await self._redis.xlen(keys.outbox(tenant_id)):

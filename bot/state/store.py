@@ -1317,6 +1317,9 @@ class RedisTenantStore:
         for tenant_id in ordered:
             if lengths_now[tenant_id] and not outbox_lengths[tenant_id]:
                 await self._redis.sadd(keys.outbox_pending(), tenant_id)
+            elif outbox_lengths[tenant_id] and not lengths_now[tenant_id]:
+                # Carried out while we wrote: our SADD must not outlive the runner's SREM.
+                await self.outbox.settle_pending(tenant_id)
             data, before = again[tenant_id], stored[tenant_id]
             if data == before or tenant_id in corrupt:
                 continue

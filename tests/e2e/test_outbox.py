@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.flows.effects import NotifyCustomer, PostStepPrompt, UpdateChecklist
 from bot.flows.engine import next_action
-from bot.flows.model import Step
+from bot.flows.model import Actor, ActorRole, Step
 from bot.i18n import Lang
 from bot.runtime import HttpService
 from bot.services import Services
@@ -112,3 +112,31 @@ async def test_effects_a_dead_replica_had_started_are_not_carried_out_twice(
         await delete_under(keys)
     assert len(fake.messages(CHANNEL)) == 3
     assert len(fake.calls("chat.postMessage")) == 1  # only the prompt was still to post
+
+
+async def test_a_tenant_listed_as_pending_with_an_empty_outbox_is_taken_off_by_the_sweep(
+    fake: FakeSlack, keys: Keys
+) -> None:
+    """A reconciler that counted an outbox just before its effects were carried out lists the
+    tenant as pending after the runner took it off. The next sweep finds nothing to do and
+    takes it off again, so `pending` means pending (a settled outbox is what waits rely on)."""
+    settings = make_settings(fake)
+    service = await HttpService.start(settings, await Services.start(settings, keys=keys))
+    redis = create_redis(REDIS_URL)
+    try:
+        store = service.services.store
+        record = await service.services.onboardings.start(
+            company="Acme", channel_id=CHANNEL, team_id=fake.team_id,
+            actor=Actor(user_id=SE, role=ActorRole.SE), lang=Lang.EN,
+        )  # fmt: skip
+        await service.services.runner.drain(record.tenant_id)
+        assert len(fake.messages(CHANNEL)) == 3  # the welcome, the checklist, the first prompt
+        assert not await store.outbox.pending_effects(record.tenant_id)
+        await redis.sadd(keys.outbox_pending(), record.tenant_id)  # as the late reconciler did
+        await service.services.runner.sweep()
+        assert not await redis.sismember(keys.outbox_pending(), record.tenant_id)
+        assert len(fake.messages(CHANNEL)) == 3  # and nothing was posted again
+    finally:
+        await redis.aclose()
+        await service.stop()
+        await delete_under(keys)
