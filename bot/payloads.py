@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
 
+from multidict import MultiDictProxy
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+from yarl import URL
 
 MAX_DEPTH = 64
 MAX_STRING_CHARS = 40_000
@@ -337,6 +338,14 @@ def _interaction_payload(text: str) -> dict[str, Any]:
     return payload
 
 
+def form_fields(body: str) -> MultiDictProxy[str]:
+    """The fields of a form-encoded body, read as `urllib.parse.parse_qsl(body,
+    keep_blank_values=True)` reads them (tests/payloads holds it to that), by yarl's compiled
+    decoder: a click is a few KB of percent-encoded JSON, and urllib's decoding in Python was the
+    largest single cost of answering one."""
+    return URL.build(query_string=body, encoded=True).query
+
+
 def classify(body: str, content_type: str) -> tuple[str, dict[str, Any]]:
     """The kind of a signed request (`event`, `interaction`, `command`, `ssl_check`) and its
     parsed body, once it passed the models; raises `BadPayload` for anything else."""
@@ -344,13 +353,13 @@ def classify(body: str, content_type: str) -> tuple[str, dict[str, Any]]:
         return "event", _event_payload(decode_json(body))
     if content_type == "application/x-www-form-urlencoded":
         try:
-            form = parse_qs(body, keep_blank_values=True, strict_parsing=False)
+            form = form_fields(body)
         except ValueError:
             raise BadPayload("form body does not parse") from None
         if "payload" in form:
-            return "interaction", _interaction_payload(form["payload"][0])
+            return "interaction", _interaction_payload(form["payload"])
         if "command" in form:
-            fields = {k: v[0] for k, v in form.items()}
+            fields = {k: form[k] for k in form}  # the first value of each, as Bolt reads it
             # What follows the command is typed text, answered by the command parser (which
             # echoes it harmlessly); every other field is Slack's own.
             _check_strings({k: v for k, v in fields.items() if k != "text"})

@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -87,10 +90,8 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
 
     with log_context(request_id=_request_id(kind, data)):
         started = time.perf_counter()
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers={k: v for k, v in request.headers.items()},
+        bolt_request = _bolt_request(
+            body, kind, data, request.query_string, dict(request.headers.items())
         )
         bolt_response = await bolt.async_dispatch(bolt_request)
         log.info(
@@ -101,6 +102,26 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
             (time.perf_counter() - started) * 1000,
         )
     return await to_aiohttp_response(bolt_response)
+
+
+def _bolt_request(
+    body: str,
+    kind: str,
+    data: dict[str, Any],
+    query: str,
+    headers: dict[str, str | Sequence[str]],
+) -> AsyncBoltRequest:
+    """Bolt's request, given the body as `classify` parsed it where Bolt would parse it the same
+    way (an event's JSON, an interaction's `payload`), instead of decoding it a second time.
+    Bolt still verifies the signature over the raw body. A command is left to Bolt, whose
+    reading drops blank fields."""
+    if kind not in ("event", "interaction"):
+        return AsyncBoltRequest(body=body, query=query, headers=headers)
+    bolt_request = AsyncBoltRequest(body="", query=query, headers=headers)
+    bolt_request.raw_body = body
+    bolt_request.body = data
+    bolt_request.context = build_async_context(AsyncBoltContext({}), data)
+    return bolt_request
 
 
 def _describe(kind: str, data: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -26,7 +26,7 @@ from bot.flows.errors import InputField, InvalidValue
 from bot.handlers.forms import READERS
 from bot.handlers.subcommands import parse_command
 from bot.mrkdwn import typed_text
-from bot.payloads import MAX_DEPTH, BadPayload, check_depth, classify
+from bot.payloads import MAX_DEPTH, BadPayload, check_depth, classify, form_fields
 from bot.views.refs import FormMeta, parse_form, parse_prompt
 from bot.views.sip import FormErrors, media_range
 from tests.fakeslack.driver import payload
@@ -175,6 +175,17 @@ def test_every_real_payload_passes(name: str, event: str) -> None:
     body, name = real_request(name, event)
     kind, parsed = classify(*encoded(body, name))
     assert_handler_shapes(kind, parsed)
+
+
+FORM_TEXT = st.text(alphabet=st.sampled_from("%&=+;#?/ aAfF09zZ\n你\x00"), max_size=60) | st.text(
+    max_size=40
+)
+
+
+@FAST
+@given(FORM_TEXT | st.dictionaries(st.text(max_size=10), st.text(max_size=30)).map(urlencode))
+def test_form_fields_read_a_body_as_the_standard_library_does(body: str) -> None:
+    assert list(form_fields(body).items()) == parse_qsl(body, keep_blank_values=True)
 
 
 @FAST
