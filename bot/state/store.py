@@ -28,10 +28,12 @@ class on `RedisCluster`: one implementation and one set of tests. No query here 
 keyspace except the reconciler.
 
 Retries and "apply nothing twice": if the connection drops while the script is in flight, the
-client sends it again; the second run finds our own bytes, refuses, and answers them, and we
-return the write instead of applying again. Only if another writer changed the record in that
-same instant could `apply` run on top of our own lost-reply write; transitions of the flow are
-guarded by the current step, which makes such a repeat fail loudly rather than double up.
+client sends it again; the second run finds our own bytes and message ts, refuses, and answers
+them, and we return the write instead of applying again (bytes alone are not enough: another
+process can write the same bytes, and different message ts, in the same microsecond). Only if
+another writer changed the record or those ts in that same instant could `apply` run on top of
+our own lost-reply write; transitions of the flow are guarded by the current step, which makes
+such a repeat fail loudly rather than double up.
 """
 
 from __future__ import annotations
@@ -182,6 +184,18 @@ class _Sent:
     new: TenantRecord
     effect_ids: tuple[str, ...]
     step_seconds: float | None
+    sets: Mapping[str, str]  # what it set and deleted in the `messages` hash
+    dels: Sequence[str]
+
+    def landed(self, seen: _Seen) -> bool:
+        """Whether `seen` is what this script wrote. The record's bytes alone do not say: a
+        change that only moves message ts leaves bytes that differ by `updated_at` alone, and
+        another process can write the same bytes in the same microsecond."""
+        return (
+            seen.data == self.payload
+            and all(seen.fields.get(k) == v for k, v in self.sets.items())
+            and not any(k in seen.fields for k in self.dels)
+        )
 
 
 @dataclass(frozen=True)
@@ -458,7 +472,7 @@ class RedisTenantStore:
                 raise TenantNotFound(tenant_id)
         sent: _Sent | None = None
         for attempt in range(1, self._max_attempts + 1):
-            if sent is not None and seen.data == sent.payload:
+            if sent is not None and sent.landed(seen):
                 break  # the script ran, its reply was lost, and the client sent it again
             current = seen.record
             change = apply(current.model_copy(deep=True))
@@ -475,7 +489,7 @@ class RedisTenantStore:
                 self._queue_once(ops, current, new, bool(change.effects), change.step_seconds)
                 self._queue_index_changes(ops, current, new)
             effect_ids = self._new_effect_ids(new, change.effects)
-            sent = _Sent(payload, current, new, effect_ids, change.step_seconds)
+            sent = _Sent(payload, current, new, effect_ids, change.step_seconds, sets, dels)
             written, found = await self._compare_and_set(
                 new, seen.data, payload, change.audit, change.effects, sets, dels, ops,
                 serial=seen.serial,
@@ -492,7 +506,7 @@ class RedisTenantStore:
                 raise TenantNotFound(tenant_id)
             self._decode(tenant_id, *found)  # raises when unreadable
             seen = self._seen[tenant_id]
-            if seen.data != sent.payload:
+            if not sent.landed(seen):
                 await backoff_exponential(attempt)
         else:
             raise Contention(tenant_id, self._max_attempts)

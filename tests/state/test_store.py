@@ -288,6 +288,35 @@ async def test_concurrent_tasks_lose_no_update(store: RedisTenantStore) -> None:
     assert len(await store.outbox.pending_effects("acme-x1y2")) == 10
 
 
+async def test_a_writer_whose_bytes_match_another_processes_write_still_applies_its_change(
+    backend: Backend, clock: FakeClock
+) -> None:
+    """Two processes whose changes only move message ts, at the same instant: the second's
+    record bytes equal the first's, so only its ts tell them apart. It must apply again on top
+    of the first's write, not take that write for its own."""
+    first = RedisTenantStore(backend.redis, backend.keys, clock=clock)
+    second = RedisTenantStore(backend.redis, backend.keys, clock=clock)  # another process
+    await first.create(make_record())
+    await second.get("acme-x1y2")  # both have seen version 1
+
+    def add_card(n: int) -> Callable[[TenantRecord], Change]:
+        def apply(record: TenantRecord) -> Change:
+            cards = {**record.slack.review_card_ts, n: f"{n}.0"}
+            slack = record.slack.model_copy(update={"review_card_ts": cards})
+            return Change(record.model_copy(update={"slack": slack}), effects=[note(str(n))])
+
+        return apply
+
+    await first.update("acme-x1y2", add_card(1))
+    result = await second.update("acme-x1y2", add_card(2))
+
+    assert result.attempts == 2  # refused once, then applied to what the first wrote
+    stored = await first.get("acme-x1y2")
+    assert stored is not None and stored.version == 3
+    assert sorted(stored.slack.review_card_ts) == [1, 2]
+    assert len(await first.outbox.pending_effects("acme-x1y2")) == 2
+
+
 async def test_rebinding_a_channel_moves_the_binding(store: RedisTenantStore) -> None:
     await store.create(make_record("acme-x1y2", "C0OLD"))
     await store.create(make_record("beta-77", "C0TAKEN"))
