@@ -88,7 +88,9 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
         )
         return web.Response(status=200)
 
-    with log_context(request_id=_request_id(kind, data)):
+    # From here until the answer, effects wait their turn (`bot.turns`); the listener wrapper
+    # counts it again, for Socket Mode, which does not come through here.
+    with log_context(request_id=_request_id(kind, data)), services.runner.turns.answer():
         started = time.perf_counter()
         bolt_request = _bolt_request(
             body, kind, data, request.query_string, dict(request.headers.items())

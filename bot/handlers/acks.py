@@ -4,9 +4,7 @@ Bolt runs with `process_before_response=True`: it answers Slack when the listene
 no polling for `ack()`. Every listener is wrapped so that it returns as soon as its answer is
 known, and the rest of its work (Slack calls, the outbox drain) goes on in the background,
 kept by the effect runner (`EffectRunner.spawn`), with failures answered as Bolt's error handler
-would answer them. Until it is answered a request is counted (`bot.turns`): the effects of
-earlier requests wait, so a burst of clicks does not push the answers back. The request itself
-never waits for a place:
+would answer them:
 
 - `answers_at_ack`: the answer goes out when the listener calls `ack()` (a command's reply, a
   form's inline errors, a click that only opens a form), or when it finishes.
@@ -16,6 +14,11 @@ never waits for a place:
   has finished (a refusal, which changes nothing), or `ACK_DEADLINE_SECONDS` have passed, whichever
   comes first. The deadline keeps us inside Slack's 3 s when Slack is slow to answer the lookups
   that come before the change.
+
+Until it is answered a request is counted (`Turns.answer`): meanwhile the effects of earlier
+requests start only two at a time (`bot.turns`), so a burst of clicks does not push the
+answers back. The request itself never waits for a place.
+
 Event listeners are run in the background by `bot.handlers.inbox.settles`, since an event is
 durable once the inbox has taken it.
 """

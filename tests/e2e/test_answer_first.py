@@ -48,7 +48,7 @@ async def test_a_click_is_answered_while_earlier_effects_wait_and_they_all_go_ou
                 customer.click(prompt, lambda b: "confirm_account" in str(b.get("value")))
             )
             await eventually(
-                lambda: fake.held("conversations.members") == 1 and turns.answering == 1,
+                lambda: fake.held("conversations.members") == 1 and turns.answering >= 1,
                 timeout=10,
                 what="the click waiting on Slack for the channel's members",
             )
