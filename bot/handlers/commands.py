@@ -16,9 +16,7 @@ from bot.handlers.access import (
     NoTenantHere,
     NotInTenant,
     may_act_for,
-    tenant_for,
     tenant_of_channel,
-    tenant_of_user,
 )
 from bot.handlers.acks import answers_at_ack
 from bot.handlers.replies import EXPECTED
@@ -29,12 +27,13 @@ from bot.handlers.subcommands import (
     parse_command,
     refusal,
     say,
+    tenant_of_command,
 )
 from bot.i18n import Lang
 from bot.ids import Command
 from bot.mrkdwn import escape
 from bot.services import Services
-from bot.state import ChannelAlreadyBound, TenantRecord
+from bot.state import ChannelAlreadyBound
 from bot.views.help import help_message
 from bot.views.kit import Message
 from bot.views.progress import progress_message
@@ -81,31 +80,13 @@ async def _start(req: CommandRequest) -> Message:
     return say(req, "conversation.started", company=escape(record.company), tenant=record.tenant_id)
 
 
-async def _tenant_here(req: CommandRequest) -> TenantRecord | None:
-    services = req.services
-    record = await tenant_of_channel(services.store, req.channel_id)
-    if record is None and req.channel_id.startswith("D"):
-        record = await tenant_of_user(services.store, services.memberships, req.actor.user_id)
-    return record
-
-
 async def _status(req: CommandRequest) -> Message:
     """`/onboard status [tenant]`: the checklist and the exact next action, only to the asker."""
-    services = req.services
     try:
-        if req.args:
-            tenant_id = req.args.split()[0].lower()
-            record = await tenant_for(
-                services.onboardings, services.memberships, tenant_id, req.actor
-            )
-        else:
-            found = await _tenant_here(req)
-            if found is None:
-                raise NoTenantHere()
-            record = found
+        record = await tenant_of_command(req)
     except EXPECTED as exc:
         return refusal(req, exc)
-    return progress_message(record, services.catalog, req.lang)
+    return progress_message(record, req.services.catalog, req.lang)
 
 
 async def _lang(req: CommandRequest) -> Message | None:

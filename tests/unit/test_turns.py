@@ -100,35 +100,28 @@ async def test_effects_already_running_go_on_while_an_answer_is_pending() -> Non
     assert effects.started == [0, 1, 2, 3]
 
 
-async def test_a_waiting_effect_that_is_cancelled_gives_its_place_up() -> None:
+@pytest.mark.parametrize("handed_over", [False, True], ids=["waiting", "as_its_turn_came"])
+async def test_an_effect_cancelled_before_it_runs_leaves_its_turn_to_the_next(
+    handed_over: bool,
+) -> None:
     turns = Turns(size=1, when_busy=1)
     effects = Effects(turns)
-    for n in range(3):
-        effects.ask(n)
-    await effects.settled(running=1, waiting=2)
-    effects.tasks[1].cancel()
+    held = turns.effect()  # the running effect, held by the test so it ends exactly when told
+    await held.__aenter__()
+    effects.ask(1)
+    effects.ask(2)
+    await eventually(lambda: turns.waiting == 2, timeout=5, what="two effects waiting")
+    if handed_over:
+        await held.__aexit__(None, None, None)  # the turn goes to 1 ...
+        effects.tasks[1].cancel()  # ... which is cancelled before it could run
+    else:
+        effects.tasks[1].cancel()
     with pytest.raises(asyncio.CancelledError):
         await effects.tasks[1]
-    effects.done(0)
+    if not handed_over:
+        await held.__aexit__(None, None, None)
     await effects.settled(running=1, waiting=0)
-    assert effects.started == [0, 2]
-    effects.done(2)
-    await effects.tasks[2]
-    assert (turns.running, turns.waiting) == (0, 0)
-
-
-async def test_an_effect_cancelled_as_its_turn_came_hands_the_turn_on() -> None:
-    turns = Turns(size=1, when_busy=1)
-    effects = Effects(turns)
-    for n in range(3):
-        effects.ask(n)
-    await effects.settled(running=1, waiting=2)
-    effects.done(0)  # the turn is handed to 1 ...
-    effects.tasks[1].cancel()  # ... which is cancelled before it can run
-    with pytest.raises(asyncio.CancelledError):
-        await effects.tasks[1]
-    await effects.settled(running=1, waiting=0)
-    assert effects.started == [0, 2]
+    assert effects.started == [2]
     effects.done(2)
     await effects.tasks[2]
     assert (turns.running, turns.waiting) == (0, 0)
